@@ -1,0 +1,109 @@
+#include "app/commands.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+#include <thread>
+
+#include "app/settings.hpp"
+#include "fetch/fetch.hpp"
+#include "scan/scan.hpp"
+
+namespace clamfetch::app {
+
+int print_version() {
+  std::printf("clamfetch %s\n", CLAMFETCH_VERSION);
+  std::printf("  %s\n", fetch::library_versions().c_str());
+  std::printf("  libclamav %s\n", scan::library_version().c_str());
+  return 0;
+}
+
+int import_fetchmailrc(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "clamfetch: cannot read %s\n", path.c_str());
+    return 5;
+  }
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> warnings;
+  auto toml = rc::import_fetchmailrc(text, path, warnings);
+  for (const auto& w : warnings) std::fprintf(stderr, "clamfetch: warning: %s\n", w.c_str());
+  if (!toml) {
+    std::fprintf(stderr, "clamfetch: %s\n", toml.error().text.c_str());
+    return exit_code(toml.error().kind);
+  }
+  std::fputs(toml->c_str(), stdout);
+  return 0;
+}
+
+static Result<std::string> read_input(const std::string& file) {
+  std::ifstream disk;
+  std::istream* in = &std::cin;
+  if (file != "-") {
+    disk.open(file, std::ios::binary);
+    if (!disk) return make_error(Kind::internal, Scope::message, "Can't open file or directory");
+    in = &disk;
+  }
+  std::ostringstream buf;
+  buf << in->rdbuf();
+  return buf.str();
+}
+
+int scan_files(const rc::Config& config, const std::string& state_dir,
+               const std::vector<std::string>& files, Log& log) {
+  auto scanner = scan::make_scanner(scan_settings(config.scan, state_dir), log);
+  int code = 0;
+  for (const auto& file : files) {
+    auto data = read_input(file);
+    if (!data) {
+      std::printf("%s: %s ERROR\n", file.c_str(), data.error().text.c_str());
+      code = 2;
+      continue;
+    }
+    Verdict v = scanner->scan(*data);
+    switch (v.status) {
+      case Verdict::Status::infected:
+        std::printf("%s: %s FOUND\n", file.c_str(), v.virus.c_str());
+        if (code == 0) code = 1;
+        break;
+      case Verdict::Status::error:
+        std::printf("%s: %s ERROR\n", file.c_str(), v.reason.c_str());
+        code = 2;
+        break;
+      case Verdict::Status::oversize:
+        std::printf("%s: OK (not scanned: larger than max_file_size)\n", file.c_str());
+        break;
+      default:
+        std::printf("%s: OK\n", file.c_str());
+        break;
+    }
+  }
+  std::fflush(stdout);
+  return code;
+}
+
+int quit_daemon(const std::string& state_dir) {
+  long pid = InstanceLock::holder(state_dir);
+  if (pid <= 0 || kill(static_cast<pid_t>(pid), 0) != 0) {
+    std::fprintf(stderr, "clamfetch: no other clamfetch is running\n");
+    return 1;
+  }
+  kill(static_cast<pid_t>(pid), SIGTERM);
+  for (int i = 0; i < 600 && kill(static_cast<pid_t>(pid), 0) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (kill(static_cast<pid_t>(pid), 0) == 0) {
+    std::fprintf(stderr, "clamfetch: daemon (pid %ld) did not stop within 60 s\n", pid);
+    return 23;
+  }
+  std::fprintf(stderr, "clamfetch: background clamfetch at %ld terminated.\n", pid);
+  return 0;
+}
+
+}  // namespace clamfetch::app

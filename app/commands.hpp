@@ -1,0 +1,35 @@
+#pragma once
+// The commands besides a single poll: --version, --import-fetchmailrc, --scan, -q, -d.
+
+#include <string>
+#include <vector>
+
+#include "app/cli.hpp"
+#include "app/lock.hpp"
+#include "core/log.hpp"
+#include "rc/rc.hpp"
+
+namespace clamfetch::app {
+
+/// --version: clamfetch's, libetpan's, libclamav's and OpenSSL's versions. Exit 0.
+int print_version();
+
+/// --import-fetchmailrc FILE: the TOML on stdout, warnings on stderr. Exit 0, or 5.
+int import_fetchmailrc(const std::string& path);
+
+/// --scan FILE...: clamscan's output ("FILE: OK", "FILE: NAME FOUND") and exit codes
+/// (0 all clean, 1 something found, 2 an error).
+int scan_files(const rc::Config& config, const std::string& state_dir,
+               const std::vector<std::string>& files, Log& log);
+
+/// -q: stop the daemon whose pid is in the state directory's lock file. Exit 0 when it
+/// stopped, 1 when none was running.
+int quit_daemon(const std::string& state_dir);
+
+/// -d SECS: poll every SECS seconds until SIGTERM/SIGINT; SIGUSR1 polls at once; SIGHUP
+/// re-reads the rc file (keeping the old configuration if the new one is invalid).
+/// Detaches unless options.nodetach. Returns the exit code of the last poll.
+int run_daemon(const std::string& rcfile, const Options& options, const std::string& state_dir,
+               InstanceLock& lock, Log& log);
+
+}  // namespace clamfetch::app

@@ -1,0 +1,265 @@
+#include "app/delivery.hpp"
+
+#include <ctime>
+#include <map>
+
+#include "app/route.hpp"
+#include "app/settings.hpp"
+#include "app/virus_action.hpp"
+#include "core/headers.hpp"
+#include "deliver/deliver.hpp"
+
+namespace clamfetch::app {
+
+void AccountRun::fail(Error e, bool fatal) {
+  std::lock_guard lock(mutex);
+  error = std::move(e);
+  if (fatal) stop = true;
+}
+
+void AccountRun::wait_idle() {
+  std::unique_lock lock(mutex);
+  idle.wait(lock, [&] { return in_flight == 0; });
+}
+
+namespace {
+
+// What became of one message, for the log lines.
+struct Result {
+  bool acknowledge = false;   // may leave the server
+  std::string result;         // delivered | diverted | dropped | deferred | bounced | postmaster
+  deliver::Reply reply;
+  std::optional<Error> error;
+};
+
+const char* kVersion = CLAMFETCH_VERSION;
+
+// One worker's state: its MTA connections, by target.
+class Handler {
+ public:
+  Handler(const rc::Config& config, scan::Scanner* scanner, const scan::Allowlist& allowlist, Log& log)
+      : config_(config), scanner_(scanner), allowlist_(allowlist), log_(log), host_(host_name()) {}
+  ~Handler() {
+    for (auto& [name, transport] : transports_) transport->close();
+  }
+
+  void handle(Job& job);
+
+ private:
+  Verdict scan(const Job& job);
+  Result deliver_clean(const Job& job, const Verdict& verdict);
+  Result divert(const Job& job, const Verdict& verdict);
+  Result refused(const Job& job, const deliver::Outcome& outcome, AfterMta after);
+  deliver::Outcome send(const rc::User& user, const deliver::Envelope& env, std::string_view data);
+  std::string scanned_by() const;
+  void log_outcome(const Job& job, const Verdict& verdict, const Result& r);
+
+  const rc::Config& config_;
+  scan::Scanner* scanner_;
+  const scan::Allowlist& allowlist_;
+  Log& log_;
+  std::string host_;
+  std::map<std::string, std::unique_ptr<deliver::Transport>> transports_;
+};
+
+Verdict Handler::scan(const Job& job) {
+  Verdict v;
+  if (scanner_ == nullptr) {
+    v.status = Verdict::Status::not_scanned;
+  } else if (allowlist_.skips(job.message.envelope_from, job.message.recipients)) {
+    v.status = Verdict::Status::allowlisted;
+  } else {
+    v = scanner_->scan(job.message.data);
+  }
+  return v;
+}
+
+std::string Handler::scanned_by() const {
+  const std::string& host = config_.scan.report_hostname.empty() ? host_ : config_.scan.report_hostname;
+  std::string engine = scanner_ != nullptr ? scanner_->engine_version() : "scanning disabled";
+  return std::string("clamfetch ") + kVersion + " (" + engine + ") on " + host;
+}
+
+deliver::Outcome Handler::send(const rc::User& user, const deliver::Envelope& env, std::string_view data) {
+  auto& transport = transports_[user.smtphost.text];
+  if (!transport) transport = deliver::make_transport(deliver_settings(user.smtphost, user, host_), log_);
+  return transport->send(env, data);
+}
+
+Result Handler::deliver_clean(const Job& job, const Verdict& verdict) {
+  const auto& user = *job.account->user;
+  std::string data = job.message.data;
+  if (config_.scan.add_header != rc::AddHeader::no) {
+    auto mode = config_.scan.add_header == rc::AddHeader::add ? scan::HeaderMode::add : scan::HeaderMode::replace;
+    data = scan::apply_virus_headers(data, mode, verdict, scanned_by());
+  }
+  if (!config_.global.invisible) {
+    deliver::ReceivedInfo info{job.message.server, host_, job.message.protocol, kVersion,
+                               job.message.recipients.front(), std::time(nullptr)};
+    data = deliver::add_received(data, info);
+  }
+  deliver::Envelope env{job.message.envelope_from, job.message.recipients};
+  auto outcome = send(user, env, data);
+  auto after = after_delivery(outcome, user.antispam, config_.global.bouncemail, env.sender);
+  if (after == AfterMta::acknowledge) {
+    bool spam = outcome.status != deliver::Outcome::Status::delivered;
+    return {true, spam ? "dropped (antispam)" : "delivered", outcome.reply, {}};
+  }
+  if (after == AfterMta::keep) {
+    Result r{false, "deferred", outcome.reply, {}};
+    r.error = make_error(Kind::mta, Scope::message,
+                         "MTA " + user.smtphost.text + " did not accept the message: " +
+                             (outcome.reply.code != 0 ? std::to_string(outcome.reply.code) + " " : "") +
+                             outcome.reply.text);
+    return r;
+  }
+  return refused(job, outcome, after);
+}
+
+// The MTA refused the message permanently: tell the sender (bouncemail) or the postmaster,
+// and acknowledge the original only once that notice was accepted.
+Result Handler::refused(const Job& job, const deliver::Outcome& outcome, AfterMta after) {
+  const auto& user = *job.account->user;
+  deliver::RefusalFacts facts;
+  facts.key = job.message.key;
+  facts.sender = job.message.envelope_from;
+  facts.postmaster = postmaster_address(config_);
+  facts.reporting_host = host_;
+  facts.version = kVersion;
+  facts.recipients = job.message.recipients;
+  facts.reply = outcome.reply;
+  facts.when = std::time(nullptr);
+  bool bounce = after == AfterMta::bounce;
+  std::string notice = bounce ? deliver::build_bounce(facts, job.message.data)
+                              : deliver::build_refusal_notice(facts, job.message.data);
+  deliver::Envelope env{"", {bounce ? facts.sender : facts.postmaster}};
+  auto second = send(user, env, notice);
+  Result r{after_secondary(second) == AfterMta::acknowledge, bounce ? "bounced" : "to postmaster",
+           outcome.reply, {}};
+  if (!r.acknowledge) {
+    r.result = "deferred";
+    r.error = make_error(Kind::mta, Scope::message,
+                         "MTA refused the message (" + std::to_string(outcome.reply.code) +
+                             ") and the notice could not be delivered either");
+  }
+  return r;
+}
+
+Result Handler::divert(const Job& job, const Verdict& verdict) {
+  const auto& user = *job.account->user;
+  const auto& m = job.message;
+  deliver::ReportFacts facts;
+  facts.virus = verdict.status == Verdict::Status::infected ? verdict.virus : describe(verdict);
+  facts.key = m.key;
+  facts.message_id = headers::value(m.data, "Message-ID");
+  facts.date = headers::value(m.data, "Date");
+  facts.subject = headers::value(m.data, "Subject");
+  facts.sender = m.envelope_from;
+  facts.recipients = m.recipients;
+  facts.scan_host = config_.scan.report_hostname.empty() ? host_ : config_.scan.report_hostname;
+  facts.scanned_at = std::time(nullptr);
+  facts.postmaster = postmaster_address(config_);
+  facts.version = kVersion;
+  if (!config_.scan.virus_action.empty()) {
+    run_virus_action(config_.scan.virus_action, facts, log_);
+  }
+  std::string report = deliver::build_report(facts, m.data);
+  auto outcome = send(user, deliver::Envelope{"", {facts.postmaster}}, report);
+  Result r{after_secondary(outcome) == AfterMta::acknowledge, "diverted to " + facts.postmaster,
+           outcome.reply, {}};
+  if (!r.acknowledge) {
+    r.result = "deferred";
+    r.error = make_error(Kind::mta, Scope::message,
+                         "postmaster report for " + m.key + " not accepted: " + outcome.reply.text);
+  }
+  return r;
+}
+
+void Handler::log_outcome(const Job& job, const Verdict& verdict, const Result& r) {
+  const auto& acct = *job.account;
+  bool flushed = r.acknowledge && !acct.user->keep;
+  log_.verbose("reading message " + acct.name + ":" + std::to_string(job.index) + " of " +
+               std::to_string(job.total) + " (" + std::to_string(job.message.data.size()) +
+               " octets) " + describe(verdict) +
+               (r.result.rfind("diverted", 0) == 0 ? ", " + r.result : "") +
+               (flushed ? ", flushed" : ", not flushed"));
+  std::string line = "delivery account=" + acct.name + " uid=" + job.ref.uid + " from=<" +
+                     job.message.envelope_from + "> to=<" + job.message.recipients.front() +
+                     "> size=" + std::to_string(job.message.data.size()) + " verdict=" +
+                     describe(verdict) + " result=" + r.result;
+  if (r.reply.code != 0) line += " reply=" + std::to_string(r.reply.code);
+  log_.verbose(line);
+  if (verdict.status == Verdict::Status::infected && config_.scan.log_infected != rc::LogDetail::off) {
+    log_.info("virus found: account=" + acct.name + " uid=" + job.ref.uid + " virus=" + verdict.virus +
+              " result=" + r.result);
+  }
+  if (r.error) log_.error(acct.name + ": " + r.error->text);
+}
+
+void Handler::handle(Job& job) {
+  Verdict verdict = scan(job);
+  Result r;
+  switch (route(verdict, config_.scan)) {
+    case Route::deliver: r = deliver_clean(job, verdict); break;
+    case Route::divert: r = divert(job, verdict); break;
+    case Route::drop: r = {true, "discarded", {}, {}}; break;
+    case Route::defer:
+      r = {false, "deferred", {}, make_error(Kind::scan, Scope::message,
+                                             "message " + job.message.key + " left on the server: " + describe(verdict))};
+      break;
+  }
+  auto& acct = *job.account;
+  if (r.acknowledge) {
+    // Durably note the hand-over before the server may forget the message.
+    auto recorded = acct.store->record(job.ref.folder, job.ref.uid, !acct.user->keep);
+    if (!recorded) {
+      r.acknowledge = false;
+      r.error = recorded.error();
+      acct.fail(recorded.error(), true);
+    }
+  }
+  log_outcome(job, verdict, r);
+  std::lock_guard lock(acct.mutex);
+  if (r.acknowledge) {
+    acct.handled.push_back(job.ref);
+    ++acct.retrieved;
+  } else if (r.error) {
+    acct.error = r.error;
+  }
+}
+
+}  // namespace
+
+DeliveryPool::DeliveryPool(const rc::Config& config, scan::Scanner* scanner,
+                           const scan::Allowlist& allowlist, Log& log)
+    : config_(config), scanner_(scanner), allowlist_(allowlist), log_(log),
+      queue_(2 * config.global.smtp_sessions + 2, 256u << 20) {
+  unsigned n = config.global.smtp_sessions == 0 ? 1 : config.global.smtp_sessions;
+  for (unsigned i = 0; i < n; ++i) workers_.emplace_back([this] { work(); });
+}
+
+DeliveryPool::~DeliveryPool() {
+  queue_.close();
+  for (auto& t : workers_) t.join();
+}
+
+void DeliveryPool::submit(Job job) {
+  {
+    std::lock_guard lock(job.account->mutex);
+    ++job.account->in_flight;
+  }
+  std::size_t bytes = job.message.data.size();
+  queue_.push(std::move(job), bytes);
+}
+
+void DeliveryPool::work() {
+  Handler handler(config_, scanner_, allowlist_, log_);
+  while (auto job = queue_.pop()) {
+    handler.handle(*job);
+    auto& acct = *job->account;
+    std::lock_guard lock(acct.mutex);
+    if (--acct.in_flight == 0) acct.idle.notify_all();
+  }
+}
+
+}  // namespace clamfetch::app

@@ -1,0 +1,76 @@
+#pragma once
+// The delivering side of a poll: a pool of workers that scan, route and hand messages to the
+// MTA, each keeping its own MTA connections (global.smtp_sessions at once). Retrieval feeds
+// it through a bounded queue, so fetching, scanning and delivering overlap.
+
+#include <condition_variable>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "app/work_queue.hpp"
+#include "core/log.hpp"
+#include "core/message.hpp"
+#include "fetch/fetch.hpp"
+#include "rc/rc.hpp"
+#include "scan/scan.hpp"
+
+namespace clamfetch::app {
+
+/// Per-account state of one poll, shared between the account's thread and the workers.
+struct AccountRun {
+  const rc::Poll* poll = nullptr;
+  const rc::User* user = nullptr;
+  std::string name;                 ///< "user@server"
+  fetch::UidStore* store = nullptr;
+
+  std::mutex mutex;
+  std::condition_variable idle;
+  std::size_t in_flight = 0;
+  std::vector<fetch::MessageRef> handled;   ///< may leave the server (delete or mark seen)
+  unsigned retrieved = 0;                   ///< handed on: delivered, diverted or dropped
+  std::optional<Error> error;               ///< the last failure
+  bool stop = false;                        ///< a failure that must end the account's poll
+
+  void fail(Error e, bool fatal);
+  /// Blocks until every message submitted for this account is finished.
+  void wait_idle();
+};
+
+struct Job {
+  AccountRun* account = nullptr;
+  fetch::MessageRef ref;
+  Message message;
+  std::size_t index = 0;   ///< 1-based, for "reading message U@H:I of N"
+  std::size_t total = 0;
+};
+
+class DeliveryPool {
+ public:
+  /// `scanner` may be null when scanning is disabled. Starts global.smtp_sessions workers.
+  DeliveryPool(const rc::Config& config, scan::Scanner* scanner, const scan::Allowlist& allowlist,
+               Log& log);
+  /// Finishes queued jobs, closes MTA connections, joins the workers.
+  ~DeliveryPool();
+  DeliveryPool(const DeliveryPool&) = delete;
+  DeliveryPool& operator=(const DeliveryPool&) = delete;
+
+  /// Queue a message (blocks while the queue is full). Counts it in account->in_flight.
+  void submit(Job job);
+
+ private:
+  void work();
+
+  const rc::Config& config_;
+  scan::Scanner* scanner_;
+  const scan::Allowlist& allowlist_;
+  Log& log_;
+  WorkQueue<Job> queue_;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace clamfetch::app

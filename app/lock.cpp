@@ -1,0 +1,74 @@
+#include "app/lock.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace clamfetch::app {
+namespace {
+
+std::string lock_path(const std::string& dir) { return dir + "/clamfetch.pid"; }
+
+Error state_error(const std::string& what, const std::string& path) {
+  return make_error(Kind::state, Scope::run, what + " " + path + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+Status ensure_private_dir(const std::string& dir) {
+  if (dir.empty()) return make_error(Kind::state, Scope::run, "empty state directory");
+  for (std::size_t pos = 1; pos <= dir.size(); ++pos) {
+    if (pos != dir.size() && dir[pos] != '/') continue;
+    std::string part = dir.substr(0, pos);
+    if (mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) return state_error("cannot create", part);
+  }
+  struct stat st {};
+  if (stat(dir.c_str(), &st) != 0) return state_error("cannot stat", dir);
+  if (!S_ISDIR(st.st_mode)) return make_error(Kind::state, Scope::run, dir + " is not a directory");
+  return {};
+}
+
+Result<InstanceLock> InstanceLock::acquire(const std::string& state_dir) {
+  if (auto made = ensure_private_dir(state_dir); !made) return made.error();
+  std::string path = lock_path(state_dir);
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return state_error("cannot open lock file", path);
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    return make_error(Kind::locked, Scope::run,
+                      "another clamfetch (pid " + std::to_string(holder(state_dir)) + ") is running");
+  }
+  InstanceLock lock(fd, path);
+  lock.update_pid();
+  return lock;
+}
+
+long InstanceLock::holder(const std::string& state_dir) {
+  int fd = open(lock_path(state_dir).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[32] = {};
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  return n > 0 ? std::strtol(buf, nullptr, 10) : 0;
+}
+
+void InstanceLock::update_pid() {
+  std::string pid = std::to_string(getpid()) + "\n";
+  if (ftruncate(fd_, 0) == 0 && pwrite(fd_, pid.data(), pid.size(), 0) == static_cast<ssize_t>(pid.size())) {
+    fsync(fd_);
+  }
+}
+
+InstanceLock::~InstanceLock() {
+  if (fd_ < 0) return;
+  if (ftruncate(fd_, 0) != 0) { /* the lock is released below in any case */ }
+  unlink(path_.c_str());
+  close(fd_);
+}
+
+}  // namespace clamfetch::app

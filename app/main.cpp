@@ -1,0 +1,89 @@
+// clamfetch: fetch mail over POP3/IMAP, scan it with ClamAV, deliver it to the local MTA.
+// A straight pipeline of named steps; each module does its part and returns a Result.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "app/cli.hpp"
+#include "app/commands.hpp"
+#include "app/lock.hpp"
+#include "app/poller.hpp"
+#include "app/settings.hpp"
+#include "core/log.hpp"
+#include "rc/rc.hpp"
+
+using namespace clamfetch;
+using namespace clamfetch::app;
+
+namespace {
+
+int fail(const Error& e) {
+  std::fprintf(stderr, "clamfetch: %s\n", e.text.c_str());
+  return exit_code(e.kind);
+}
+
+// Logging as the rc file and options ask: level from -v/-s, then syslog or a log file.
+Status setup_log(Log& log, const rc::Config& config, const Options& options) {
+  if (options.silent) log.set_level(Level::error);
+  if (options.verbose >= 1) log.set_level(Level::verbose);
+  if (options.verbose >= 2) log.enable_trace(~0u);
+  if (!config.global.logfile.empty()) return log.use_file(config.global.logfile);
+  if (config.global.syslog) log.use_syslog();
+  return {};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A write to a peer that went away must be an error, not the end of the process.
+  signal(SIGPIPE, SIG_IGN);
+
+  auto parsed = parse_args(argc, argv);
+  if (!parsed) return fail(parsed.error());
+  const Options& options = *parsed;
+
+  // Commands that need no rc file.
+  switch (options.command) {
+    case Command::help: std::fputs(usage().c_str(), stdout); return 0;
+    case Command::version: return print_version();
+    case Command::import_fetchmailrc: return import_fetchmailrc(options.import_file);
+    case Command::quit_daemon: return quit_daemon(state_directory());
+    default: break;
+  }
+
+  // The rc file: permissions first (exit 6), then syntax (exit 5).
+  std::string rcfile = options.rcfile.empty() ? default_rcfile() : options.rcfile;
+  auto loaded = rc::load(rcfile);
+  if (!loaded) return fail(loaded.error());
+  const rc::Config config = apply_overrides(std::move(*loaded), options);
+
+  if (options.command == Command::check_config) {
+    std::fputs(rc::describe(config).c_str(), stdout);
+    return 0;
+  }
+
+  Log log;
+  if (auto ready = setup_log(log, config, options); !ready) return fail(ready.error());
+  if (geteuid() == 0) log.warning("WARNING: Running as root is discouraged.");
+  for (const auto& poll : config.polls) {
+    if (poll.tls == rc::TlsMode::none) {
+      log.warning("WARNING: " + poll.server + " is polled without TLS: the password and mail cross the network in clear");
+    }
+  }
+
+  std::string state_dir = state_directory();
+  if (options.command == Command::scan_files) return scan_files(config, state_dir, options.files, log);
+
+  // One instance per state directory: cron overlap is harmless.
+  auto lock = InstanceLock::acquire(state_dir);
+  if (!lock) return fail(lock.error());
+
+  if (options.daemon_seconds) return run_daemon(rcfile, options, state_dir, *lock, log);
+  Poller poller(config, state_dir, log);
+  return poller.poll_once(PollOptions{options.check, options.servers});
+}

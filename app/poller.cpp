@@ -1,0 +1,253 @@
+#include "app/poller.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "app/delivery.hpp"
+#include "app/settings.hpp"
+#include "core/headers.hpp"
+#include "fetch/fetch.hpp"
+
+namespace clamfetch::app {
+namespace {
+
+struct AccountOutcome {
+  unsigned retrieved = 0;
+  unsigned waiting = 0;          // -c: new messages found
+  bool fetchlimit_hit = false;
+  std::optional<Error> error;
+};
+
+// Which listed messages to retrieve, and which to delete without delivering again.
+struct Plan {
+  std::vector<fetch::MessageRef> retrieve;
+  std::vector<fetch::MessageRef> delete_only;
+  uint64_t bytes = 0;
+  bool fetchlimit_hit = false;
+};
+
+Plan plan_folder(const fetch::FolderListing& listing, const rc::User& user, const fetch::UidStore& store,
+                 const std::string& account, Log& log) {
+  Plan plan;
+  for (const auto& ref : listing.messages) {
+    // Delivered by an earlier run that lost the connection before QUIT: only delete it now.
+    if (store.pending_delete(ref.folder, ref.uid)) {
+      if (!user.keep) plan.delete_only.push_back(ref);
+      continue;
+    }
+    if (!user.fetchall && store.delivered(ref.folder, ref.uid)) continue;
+    if (user.limit != 0 && ref.size > user.limit) {
+      log.info("skipping message " + account + ":" + std::to_string(ref.number) + " (" +
+               std::to_string(ref.size) + " octets) over limit " + std::to_string(user.limit) +
+               ", left on the server");
+      continue;
+    }
+    if (user.fetchlimit != 0 && plan.retrieve.size() >= user.fetchlimit) {
+      plan.fetchlimit_hit = true;
+      break;
+    }
+    plan.retrieve.push_back(ref);
+    plan.bytes += ref.size;
+  }
+  for (const auto& uid : listing.rejected) {
+    log.warning(account + ": message with unusable UID skipped (" + uid.substr(0, 80) + ")");
+  }
+  return plan;
+}
+
+Message make_message(const rc::Poll& poll, const rc::User& user, const fetch::MessageRef& ref,
+                     std::string data) {
+  Message m;
+  m.uid = ref.uid;
+  m.key = poll.server + "/" + user.username + "/" +
+          (poll.protocol == rc::Protocol::imap ? ref.folder + "/" : "") + ref.uid;
+  m.envelope_from = headers::address(headers::value(data, "Return-Path"));
+  m.recipients = user.is;
+  m.server = poll.server;
+  m.protocol = poll.protocol == rc::Protocol::imap ? "IMAP" : "POP3";
+  m.data = std::move(data);
+  return m;
+}
+
+class AccountPoll {
+ public:
+  AccountPoll(const rc::Config& config, const rc::Poll& poll, const rc::User& user,
+              const std::string& state_dir, DeliveryPool* pool, Log& log)
+      : config_(config), poll_(poll), user_(user), state_dir_(state_dir), pool_(pool), log_(log),
+        name_(account_name(poll, user)) {}
+
+  AccountOutcome run(bool check_only);
+
+ private:
+  Status folder(fetch::Session& session, fetch::UidStore& store, const std::string& name,
+                bool check_only, AccountOutcome& out);
+  Status transfer(fetch::Session& session, AccountRun& run, const Plan& plan);
+
+  const rc::Config& config_;
+  const rc::Poll& poll_;
+  const rc::User& user_;
+  const std::string& state_dir_;
+  DeliveryPool* pool_;
+  Log& log_;
+  std::string name_;
+};
+
+AccountOutcome AccountPoll::run(bool check_only) {
+  AccountOutcome out;
+  auto store = fetch::UidStore::open(state_dir_, account_key(poll_, user_));
+  if (!store) {
+    out.error = store.error();
+    return out;
+  }
+  auto session = fetch::make_session(fetch_settings(poll_, user_), log_);
+  if (auto opened = session->open(); !opened) {
+    out.error = opened.error();
+    (void)session->close();
+    return out;
+  }
+  for (const auto& name : user_.folders) {
+    auto done = folder(*session, *store, name, check_only, out);
+    if (!done) {
+      out.error = done.error();
+      if (done.error().scope != Scope::mailbox) break;
+    }
+  }
+  // QUIT / EXPUNGE commits the deletions; if it fails they did not happen, and the UID store
+  // (pending deletes) makes the next run delete them without delivering again.
+  if (auto closed = session->close(); !closed && !out.error) out.error = closed.error();
+  if (auto saved = store->save(); !saved) out.error = saved.error();
+  return out;
+}
+
+Status AccountPoll::folder(fetch::Session& session, fetch::UidStore& store, const std::string& name,
+                           bool check_only, AccountOutcome& out) {
+  auto listing = session.list(name);
+  if (!listing) return listing.error();
+  if (store.set_uidvalidity(name, listing->uidvalidity)) {
+    log_.info(name_ + ": UIDVALIDITY of " + name + " changed, its seen-message list was reset");
+  }
+  std::set<std::string> present;
+  for (const auto& ref : listing->messages) present.insert(ref.uid);
+  store.prune(name, present);
+
+  Plan plan = plan_folder(*listing, user_, store, name_, log_);
+  out.fetchlimit_hit = out.fetchlimit_hit || plan.fetchlimit_hit;
+  if (check_only) {
+    out.waiting += static_cast<unsigned>(plan.retrieve.size());
+    return {};
+  }
+  if (!plan.delete_only.empty()) {
+    if (auto acked = session.acknowledge(plan.delete_only, true); !acked) return acked.error();
+  }
+  if (plan.retrieve.empty()) {
+    log_.verbose("No mail for " + user_.username + " at " + poll_.server);
+    return {};
+  }
+  log_.info(std::to_string(plan.retrieve.size()) + " message" + (plan.retrieve.size() == 1 ? "" : "s") +
+            " for " + user_.username + " at " + poll_.server + " (" + std::to_string(plan.bytes) +
+            " octets).");
+  AccountRun run;
+  run.poll = &poll_;
+  run.user = &user_;
+  run.name = name_;
+  run.store = &store;
+  auto moved = transfer(session, run, plan);
+  out.retrieved += run.retrieved;
+  if (run.error) out.error = run.error;
+  return moved;
+}
+
+Status AccountPoll::transfer(fetch::Session& session, AccountRun& run, const Plan& plan) {
+  std::size_t index = 0;
+  Status retrieved = session.retrieve(plan.retrieve, [&](const fetch::MessageRef& ref, Result<std::string> data) {
+    ++index;
+    {
+      std::lock_guard lock(run.mutex);
+      if (run.stop) return false;
+    }
+    if (!data) {
+      log_.error(name_ + ": message " + ref.uid + " not retrieved: " + data.error().text);
+      run.fail(data.error(), false);
+      return true;
+    }
+    Job job{&run, ref, make_message(poll_, user_, ref, std::move(*data)), index, plan.retrieve.size()};
+    pool_->submit(std::move(job));
+    return true;
+  });
+  // Every message handed to the workers is finished (delivered or deferred) before any is
+  // acknowledged: the server forgets only what the MTA took.
+  run.wait_idle();
+  // A broken session cannot acknowledge; the UID store's pending deletes finish the job
+  // on the next run.
+  if (!retrieved) return retrieved;
+  if (!run.handled.empty()) {
+    bool remove = !user_.keep;
+    if (remove || poll_.protocol == rc::Protocol::imap) {
+      if (auto acked = session.acknowledge(run.handled, remove); !acked) return acked.error();
+    }
+  }
+  return retrieved;
+}
+
+int account_exit_code(const AccountOutcome& out, bool check_only) {
+  if (check_only) {
+    if (out.waiting > 0) return 0;
+    return out.error ? exit_code(out.error->kind) : 1;
+  }
+  if (out.fetchlimit_hit && !out.error) return 13;
+  if (out.retrieved > 0) return 0;
+  return out.error ? exit_code(out.error->kind) : 1;
+}
+
+}  // namespace
+
+Poller::Poller(const rc::Config& config, std::string state_dir, Log& log)
+    : config_(config), state_dir_(std::move(state_dir)), log_(log) {
+  if (config_.scan.enabled) scanner_ = scan::make_scanner(scan_settings(config_.scan, state_dir_), log_);
+  if (auto list = scan::Allowlist::parse(config_.scan.allowlist, config_.path); list) allowlist_ = *list;
+  if (!config_.scan.allowlist_file.empty()) {
+    if (auto more = scan::Allowlist::load_file(config_.scan.allowlist_file); more) allowlist_.merge(*more);
+    else log_.error(more.error().text);
+  }
+}
+
+Poller::~Poller() = default;
+
+int Poller::poll_once(const PollOptions& options) {
+  struct Task { const rc::Poll* poll; const rc::User* user; int code = 1; };
+  std::vector<Task> tasks;
+  for (const auto& poll : config_.polls) {
+    if (!options.servers.empty() &&
+        std::find(options.servers.begin(), options.servers.end(), poll.server) == options.servers.end()) {
+      continue;
+    }
+    for (const auto& user : poll.users) tasks.push_back({&poll, &user});
+  }
+  DeliveryPool pool(config_, scanner_.get(), allowlist_, log_);
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i = next++; i < tasks.size(); i = next++) {
+      AccountPoll account(config_, *tasks[i].poll, *tasks[i].user, state_dir_, &pool, log_);
+      auto out = account.run(options.check_only);
+      if (out.error) log_.error(out.error->text);
+      tasks[i].code = account_exit_code(out, options.check_only);
+    }
+  };
+  unsigned threads = std::clamp<unsigned>(config_.global.parallel, 1, static_cast<unsigned>(tasks.size() + 1));
+  std::vector<std::thread> pollers;
+  for (unsigned i = 1; i < threads; ++i) pollers.emplace_back(worker);
+  worker();
+  for (auto& t : pollers) t.join();
+
+  // fetchmail: 0 if any account retrieved mail, else the last error, else 1.
+  int code = 1;
+  for (const auto& t : tasks) {
+    if (t.code == 0) return 0;
+    if (t.code != 1) code = t.code;
+  }
+  return code;
+}
+
+}  // namespace clamfetch::app

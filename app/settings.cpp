@@ -1,0 +1,119 @@
+#include "app/settings.hpp"
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace clamfetch::app {
+
+rc::Config apply_overrides(rc::Config config, const Options& o) {
+  if (o.syslog) config.global.syslog = *o.syslog;
+  if (!o.logfile.empty()) config.global.logfile = o.logfile;
+  if (o.invisible) config.global.invisible = *o.invisible;
+  if (o.no_scan) config.scan.enabled = false;
+  for (auto& poll : config.polls) {
+    for (auto& user : poll.users) {
+      if (o.fetchall) user.fetchall = *o.fetchall;
+      if (o.keep) user.keep = *o.keep;
+      if (o.limit) user.limit = *o.limit;
+      if (o.fetchlimit) user.fetchlimit = *o.fetchlimit;
+      if (o.batchlimit) user.batchlimit = *o.batchlimit;
+      if (o.timeout) user.timeout = *o.timeout;
+    }
+  }
+  return config;
+}
+
+std::string account_name(const rc::Poll& poll, const rc::User& user) {
+  return user.username + "@" + poll.server;
+}
+
+std::string account_key(const rc::Poll& poll, const rc::User& user) {
+  const char* scheme = poll.protocol == rc::Protocol::imap ? "imap" : "pop3";
+  return std::string(scheme) + "://" + user.username + "@" + poll.server + ":" +
+         std::to_string(poll.port);
+}
+
+fetch::AccountSettings fetch_settings(const rc::Poll& poll, const rc::User& user) {
+  fetch::AccountSettings s;
+  s.server = poll.server;
+  s.port = poll.port;
+  s.protocol = poll.protocol == rc::Protocol::imap ? fetch::Protocol::imap : fetch::Protocol::pop3;
+  switch (poll.tls) {
+    case rc::TlsMode::implicit: s.tls.mode = fetch::TlsMode::implicit; break;
+    case rc::TlsMode::starttls: s.tls.mode = fetch::TlsMode::starttls; break;
+    case rc::TlsMode::none: s.tls.mode = fetch::TlsMode::none; break;
+  }
+  s.tls.ca_file = poll.ca_file;
+  s.tls.fingerprint = poll.fingerprint;
+  s.tls.min_tls = poll.min_tls;
+  s.username = user.username;
+  s.timeout_seconds = user.timeout;
+  s.account = account_name(poll, user);
+  // password_command runs only now that the password is about to be sent.
+  s.password = [user, account = s.account] {
+    return rc::resolve_password(user, account, user.timeout);
+  };
+  return s;
+}
+
+scan::Settings scan_settings(const rc::Scan& scan, const std::string& state_dir) {
+  scan::Settings s;
+  s.database = scan.database;
+  s.clamd = scan.clamd;
+  s.max_file_size = scan.max_file_size;
+  s.max_scan_size = scan.max_scan_size;
+  s.temp_dir = state_dir + "/scantmp";
+  return s;
+}
+
+deliver::ClientSettings deliver_settings(const rc::MtaTarget& target, const rc::User& user,
+                                         const std::string& helo_name) {
+  deliver::ClientSettings s;
+  switch (target.kind) {
+    case rc::MtaTarget::Kind::smtp: s.target.kind = deliver::Target::Kind::smtp; break;
+    case rc::MtaTarget::Kind::lmtp_tcp: s.target.kind = deliver::Target::Kind::lmtp_tcp; break;
+    case rc::MtaTarget::Kind::lmtp_unix: s.target.kind = deliver::Target::Kind::lmtp_unix; break;
+  }
+  s.target.host = target.host;
+  s.target.port = target.port;
+  s.target.path = target.path;
+  s.helo_name = helo_name;
+  s.timeout_seconds = user.timeout;
+  s.batchlimit = user.batchlimit;
+  return s;
+}
+
+static std::string home_directory() {
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') return home;
+  if (const passwd* pw = getpwuid(geteuid()); pw != nullptr) return pw->pw_dir;
+  return "/";
+}
+
+std::string state_directory() {
+  if (const char* dir = std::getenv("CLAMFETCH_HOME"); dir != nullptr && *dir != '\0') return dir;
+  return home_directory() + "/.clamfetch";
+}
+
+std::string default_rcfile() {
+  if (const char* dir = std::getenv("CLAMFETCH_HOME"); dir != nullptr && *dir != '\0') {
+    return std::string(dir) + "/clamfetch.toml";
+  }
+  return home_directory() + "/.clamfetch.toml";
+}
+
+std::string host_name() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
+}
+
+std::string postmaster_address(const rc::Config& config) {
+  if (!config.global.postmaster.empty()) return config.global.postmaster;
+  if (const passwd* pw = getpwuid(geteuid()); pw != nullptr) return pw->pw_name;
+  return "postmaster";
+}
+
+}  // namespace clamfetch::app

@@ -1,0 +1,37 @@
+#pragma once
+// Maps the rc file's Config onto each module's own settings: rc, fetch, scan and deliver do
+// not know one another, only app does.
+
+#include <string>
+
+#include "app/cli.hpp"
+#include "deliver/deliver.hpp"
+#include "fetch/fetch.hpp"
+#include "rc/rc.hpp"
+#include "scan/scan.hpp"
+
+namespace clamfetch::app {
+
+/// The rc file with the command line's overrides applied (options win).
+rc::Config apply_overrides(rc::Config config, const Options& options);
+
+/// "user@server", the name of an account in every log line.
+std::string account_name(const rc::Poll& poll, const rc::User& user);
+/// "pop3://user@server:port", the UID store's key (stable across runs).
+std::string account_key(const rc::Poll& poll, const rc::User& user);
+
+fetch::AccountSettings fetch_settings(const rc::Poll& poll, const rc::User& user);
+scan::Settings scan_settings(const rc::Scan& scan, const std::string& state_dir);
+deliver::ClientSettings deliver_settings(const rc::MtaTarget& target, const rc::User& user,
+                                         const std::string& helo_name);
+
+/// $CLAMFETCH_HOME, else ~/.clamfetch.
+std::string state_directory();
+/// -f, else $CLAMFETCH_HOME/clamfetch.toml, else ~/.clamfetch.toml.
+std::string default_rcfile();
+/// This host's name (for Received, X-Virus-Scanned, reports).
+std::string host_name();
+/// The postmaster: global.postmaster, else the login name of the user running clamfetch.
+std::string postmaster_address(const rc::Config& config);
+
+}  // namespace clamfetch::app

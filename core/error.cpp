@@ -1,0 +1,51 @@
+#include "core/error.hpp"
+
+namespace clamfetch {
+
+int exit_code(Kind kind) {
+  switch (kind) {
+    case Kind::connect: return 2;
+    case Kind::tls: return 2;
+    case Kind::auth: return 3;
+    case Kind::protocol: return 4;
+    case Kind::config: return 5;
+    case Kind::permissions: return 6;
+    case Kind::server: return 7;
+    case Kind::timeout: return 7;
+    case Kind::locked: return 8;
+    case Kind::lock_busy: return 9;
+    case Kind::mta: return 10;
+    case Kind::dns: return 11;
+    case Kind::fetchlimit: return 13;
+    case Kind::server_busy: return 14;
+    case Kind::scan: return 23;
+    case Kind::state: return 23;
+    case Kind::internal: return 23;
+  }
+  return 23;
+}
+
+const char* kind_name(Kind kind) {
+  switch (kind) {
+    case Kind::connect: return "connect";
+    case Kind::tls: return "tls";
+    case Kind::auth: return "auth";
+    case Kind::protocol: return "protocol";
+    case Kind::config: return "config";
+    case Kind::permissions: return "permissions";
+    case Kind::server: return "server";
+    case Kind::timeout: return "timeout";
+    case Kind::locked: return "locked";
+    case Kind::lock_busy: return "lock_busy";
+    case Kind::mta: return "mta";
+    case Kind::dns: return "dns";
+    case Kind::fetchlimit: return "fetchlimit";
+    case Kind::server_busy: return "server_busy";
+    case Kind::scan: return "scan";
+    case Kind::state: return "state";
+    case Kind::internal: return "internal";
+  }
+  return "internal";
+}
+
+}  // namespace clamfetch

@@ -1,0 +1,40 @@
+#pragma once
+// A fetched message as it crosses from fetch to scan to deliver, and the scan verdict.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace clamfetch {
+
+/// One message in flight. Owns its bytes.
+struct Message {
+  std::string key;                      ///< "server/account/folder/uid": names it in logs and reports
+  std::string uid;                      ///< server UID (POP3 UIDL, IMAP UID as decimal)
+  std::string data;                     ///< raw bytes exactly as retrieved, CRLF line ends
+  std::string envelope_from;            ///< from Return-Path, empty for the null sender
+  std::vector<std::string> recipients;  ///< local recipients (the account's `is`)
+  std::string server;                   ///< host it came from (for the Received header)
+  std::string protocol;                 ///< "POP3" or "IMAP" (for the Received header)
+};
+
+/// What the scanner found.
+struct Verdict {
+  enum class Status {
+    clean,         ///< scanned, nothing found
+    infected,      ///< `virus` names what was found
+    error,         ///< the scan failed; `reason` says why (on_fail applies)
+    oversize,      ///< over max_file_size: not scanned (on_oversize applies)
+    allowlisted,   ///< skipped by the allowlist
+    not_scanned,   ///< scanning disabled
+  };
+  Status status = Status::error;
+  std::string virus;   ///< signature name when infected
+  std::string reason;  ///< detail for error / limits
+  double seconds = 0;  ///< scan time
+};
+
+/// "clean", "INFECTED <name>", "scan error (<reason>)" ... as the per-message log line shows it.
+std::string describe(const Verdict& verdict);
+
+}  // namespace clamfetch

@@ -1,0 +1,50 @@
+#pragma once
+// Internal to fetch/: our transport under libetpan. TCP connect with a deadline, and an
+// OpenSSL-backed mailstream_low driver that verifies chain, host name (SNI sent), minimum
+// TLS version and an optional SHA-256 pin before returning. Debian's libetpan (GnuTLS)
+// verifies nothing, so libetpan's own TLS is never used.
+
+#include <libetpan/libetpan.h>
+
+#include <cstdint>
+#include <string>
+
+#include "core/error.hpp"
+#include "fetch/fetch.hpp"
+
+namespace clamfetch::fetch {
+
+/// TCP connect to host:port within timeout. Returns the fd (caller owns).
+/// Errors: Kind::dns (no such host), Kind::connect (refused, unreachable), Kind::timeout.
+Result<int> tcp_connect(const std::string& host, uint16_t port, int timeout_seconds);
+
+/// Run the TLS handshake on a connected fd and verify it (chain against ca_file or the
+/// system store, host name, min_tls, fingerprint). On success returns a mailstream_low that
+/// owns the fd and the SSL object (freeing it closes both). On failure the fd is closed.
+/// Errors: Kind::tls with a one-line reason ("certificate verify failed: ...",
+/// "host name mismatch", "fingerprint mismatch"), Kind::timeout.
+Result<mailstream_low*> tls_open(int fd, const std::string& host, const TlsSettings& tls,
+                                 int timeout_seconds);
+
+/// Upgrade an established plaintext mailstream after the protocol's STLS/STARTTLS OK:
+/// refuses if bytes are already buffered (CVE-2020-15953), performs tls_open on its fd and
+/// swaps the transport in with mailstream_set_low. Errors as tls_open, plus Kind::tls
+/// "data injected before TLS handshake".
+Status tls_upgrade(mailstream* stream, const std::string& host, const TlsSettings& tls,
+                   int timeout_seconds);
+
+/// A plaintext mailstream over a connected fd (tls = "none" with allow_plaintext, and the
+/// first leg of STARTTLS). Owns the fd. Each read and write waits at most the low stream's
+/// timeout (mailstream_low_set_timeout; 0: libetpan's mailstream_network_delay, 300 s).
+/// Returns NULL (fd closed) when out of memory.
+mailstream* plain_stream(int fd);
+
+/// plain_stream with each read and write bounded by timeout_seconds (prefer this one).
+mailstream* plain_stream(int fd, int timeout_seconds);
+
+/// True if the last failed read or write on `stream` (one of ours: plain_stream, tls_open,
+/// tls_upgrade) failed because the peer stayed silent past the timeout. Lets a protocol
+/// turn libetpan's generic stream error into Kind::timeout.
+bool stream_timed_out(mailstream* stream);
+
+}  // namespace clamfetch::fetch

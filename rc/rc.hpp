@@ -1,0 +1,131 @@
+#pragma once
+// The rc file: TOML parsed once into an immutable, validated, typed Config with every
+// inherited value resolved (global -> defaults -> poll -> user, as fetchmail's `defaults`).
+// Errors name file:line:col and map to exit 5 (syntax) or 6 (permissions).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace clamfetch::rc {
+
+enum class Protocol { pop3, imap };
+enum class TlsMode { implicit, starttls, none };
+enum class OnInfected { quarantine, accept, discard };
+enum class OnFail { defer, accept };
+enum class OnOversize { accept, defer, quarantine };
+enum class AddHeader { no, add, replace };
+enum class LogDetail { off, basic, full };
+
+/// Where clean mail goes: "host:port", "lmtp:host:port" or "lmtp:/path/to/socket".
+struct MtaTarget {
+  enum class Kind { smtp, lmtp_tcp, lmtp_unix };
+  Kind kind = Kind::smtp;
+  std::string host = "localhost";
+  uint16_t port = 25;
+  std::string path;  ///< unix socket for lmtp_unix
+  std::string text;  ///< as written, for messages
+};
+
+struct Global {
+  std::string postmaster;        ///< empty: the user running clamfetch (fetchmail's default)
+  bool bouncemail = true;        ///< fetchmail's default
+  bool syslog = false;
+  std::string logfile;
+  bool invisible = false;
+  unsigned parallel = 1;         ///< accounts polled at once
+  unsigned smtp_sessions = 4;    ///< MTA connections delivering at once
+};
+
+struct Scan {
+  bool enabled = true;           ///< `enabled = false`: deliver unscanned (benchmarks, tests)
+  std::string database = "/var/lib/clamav";
+  std::vector<std::string> clamd;  ///< "unix:/path" | "tcp:host:port"; non-empty replaces database
+  uint64_t max_file_size = 25ull << 20;
+  uint64_t max_scan_size = 100ull << 20;
+  OnInfected on_infected = OnInfected::quarantine;
+  OnFail on_fail = OnFail::defer;
+  OnOversize on_oversize = OnOversize::accept;
+  AddHeader add_header = AddHeader::replace;
+  std::string report_hostname;   ///< empty: this host's name
+  std::string virus_action;
+  std::string quarantine_dir;    ///< empty: $CLAMFETCH_HOME/quarantine
+  uint64_t quarantine_keep_seconds = 30ull * 86400;
+  LogDetail log_infected = LogDetail::basic;
+  LogDetail log_clean = LogDetail::off;
+  std::vector<std::string> allowlist;  ///< "To:regex" / "From:regex" (`whitelist` is a synonym)
+  std::string allowlist_file;
+};
+
+/// One account with every value resolved.
+struct User {
+  std::string username;
+  std::string password;           ///< literal password, or empty when password_command is set
+  std::string password_command;   ///< run only when the password is needed
+  std::vector<std::string> is;    ///< local recipients
+  std::vector<std::string> folders{"INBOX"};
+  bool keep = false;
+  bool fetchall = false;
+  uint64_t limit = 0;             ///< bytes, 0 = none
+  unsigned fetchlimit = 0;        ///< 0 = none
+  unsigned batchlimit = 0;        ///< 0 = none
+  int timeout = 300;              ///< seconds
+  std::vector<int> antispam{571, 550, 501, 554};
+  MtaTarget smtphost;
+};
+
+struct Poll {
+  std::string server;
+  Protocol protocol = Protocol::pop3;
+  uint16_t port = 0;              ///< 0: from protocol and tls (995/110, 993/143)
+  TlsMode tls = TlsMode::implicit;
+  bool allow_plaintext = false;
+  std::string ca_file;            ///< empty: system trust store
+  std::string fingerprint;        ///< "SHA256:AB:CD:..." or empty
+  std::string min_tls = "1.2";
+  std::vector<User> users;
+};
+
+struct Config {
+  std::string path;               ///< file it came from
+  Global global;
+  Scan scan;
+  std::vector<Poll> polls;
+};
+
+/// Parse and validate TOML text. `name` is used in error messages ("name:line:col: ...").
+/// Errors: Kind::config, Scope::run.
+Result<Config> parse(std::string_view text, const std::string& name);
+
+/// Read, check permissions (check_permissions), then parse a file.
+Result<Config> load(const std::string& path);
+
+/// The rc file must belong to the current user and not be accessible by group or others.
+/// Errors: Kind::permissions naming the file and its mode; Kind::config when unreadable.
+Status check_permissions(const std::string& path);
+
+/// Parse a size: "25M", "100K", "1G", "12345" (bytes). Errors name the text.
+Result<uint64_t> parse_size(std::string_view text);
+/// Parse a duration: "30d", "12h", "15m", "45s", "3600".
+Result<uint64_t> parse_duration(std::string_view text);
+/// Parse an smtphost value.
+Result<MtaTarget> parse_mta_target(std::string_view text);
+
+/// --check-config output: every account with every value resolved, passwords as ********.
+std::string describe(const Config& config);
+
+/// Resolve the password for a user: the literal one, or run password_command (no shell
+/// unless it asks for one, with a timeout, output never logged). Errors: Kind::auth naming
+/// the account. Blocks up to `timeout_seconds`.
+Result<std::string> resolve_password(const User& user, const std::string& account, int timeout_seconds);
+
+/// --import-fetchmailrc: TOML equivalent of a fetchmailrc. Warnings (one line each, naming
+/// the line of every keyword not carried over) are appended to `warnings`.
+/// Errors: Kind::config with "name:line:col: ...".
+Result<std::string> import_fetchmailrc(std::string_view text, const std::string& name,
+                                       std::vector<std::string>& warnings);
+
+}  // namespace clamfetch::rc

@@ -1,0 +1,106 @@
+#pragma once
+// Scanning: libclamav in-process (loaded lazily, on the first message that needs it) or a
+// clamd farm over INSTREAM; the allowlist; the X-Virus-* header edit.
+
+#include <cstdint>
+#include <memory>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/message.hpp"
+
+namespace clamfetch::scan {
+
+struct Settings {
+  std::string database = "/var/lib/clamav";  ///< directory or single signature file
+  std::vector<std::string> clamd;            ///< "unix:/path" | "tcp:host:port"; non-empty: use clamd
+  uint64_t max_file_size = 25ull << 20;      ///< larger messages are not scanned: Verdict::oversize
+  uint64_t max_scan_size = 100ull << 20;
+  std::string temp_dir;                      ///< private 0700 dir for libclamav's temp files
+  int timeout_seconds = 120;                 ///< clamd connect/reply deadline
+};
+
+/// Thread-safe: one scanner shared by every account polled in parallel.
+class Scanner {
+ public:
+  virtual ~Scanner() = default;
+  /// Scan one message. The first call loads the engine (libclamav) — a run with no mail
+  /// never touches the database. Never fails by exception: errors come back as
+  /// Verdict::Status::error with the reason.
+  virtual Verdict scan(std::string_view message) = 0;
+  /// "clamfetch X (libclamav 1.4.6)"-style engine name for X-Virus-Scanned, with the
+  /// signature database version when loaded.
+  virtual std::string engine_version() const = 0;
+  /// True once signatures were loaded (tests and benchmarks show laziness with it).
+  virtual bool loaded() const = 0;
+  /// For a daemon between polls: true when the signature database on disk changed since it
+  /// was loaded (libclamav: cl_statinidir at load, cl_statchkdir here; a single-file
+  /// database compares its mtime and size). The reload itself is: make_scanner() again
+  /// (lazy, so it loads on its next scan) and drop the old scanner once no scan runs on it.
+  /// False before the first load, and always for clamd (clamd reloads itself). Never blocks
+  /// beyond a stat() of the database files.
+  virtual bool database_changed() { return false; }
+};
+
+/// libclamav when settings.clamd is empty, else clamd. Does no I/O until scan().
+/// `log` must outlive the scanner; libclamav's own messages go into it (never raw stderr).
+///
+/// Verdicts, for both engines:
+/// - a message larger than max_file_size is not scanned: Status::oversize;
+/// - a signature found: Status::infected, `virus` the signature name (databases without a
+///   signature file come back with ".UNOFFICIAL" appended);
+/// - limits exceeded inside the message (archive too deep, too many files, an inner file over
+///   max_file_size; libclamav's "Heuristics.Limits.Exceeded.*"): Status::error with reason
+///   "limits exceeded: <name>", so on_fail applies and the header says Unscanned — never
+///   silently clean, and not infected either;
+/// - no database, an empty directory, 0 signatures, a corrupt file, a clamd that is down:
+///   Status::error with the reason. libclamav loads once: a failed load is remembered and
+///   every later scan of this scanner returns the same error.
+///
+/// Test-only crash switch (the reliability tests' "poison message"): when the environment
+/// variable CLAMFETCH_TEST_ABORT_MARKER is set and non-empty and a message contains its
+/// value, scan() calls abort(). Unset in production, it costs one getenv() per scan.
+std::unique_ptr<Scanner> make_scanner(const Settings& settings, Log& log);
+
+/// clamav-milter's AllowList: "To:regex" entries skip scanning only when every recipient
+/// matches one; "From:regex" entries skip it for that sender whatever the recipients.
+/// As clamav-milter reads it: an optional case-insensitive "From:" / "To:" prefix (none means
+/// To:), the rest a POSIX *basic* regular expression matched case-insensitively and
+/// unanchored (it may match anywhere: write ^user@example\.com$ for one exact address),
+/// against the bare address ("user@example.com"; "" for the null sender).
+class Allowlist {
+ public:
+  /// Lines as in the rc file or clamav-milter's file (blank, '#', ':' and '!' lines ignored).
+  /// Errors: Kind::config naming `origin` and the bad line.
+  static Result<Allowlist> parse(const std::vector<std::string>& lines, const std::string& origin);
+  static Result<Allowlist> load_file(const std::string& path);
+  void merge(const Allowlist& other);
+  bool skips(std::string_view sender, const std::vector<std::string>& recipients) const;
+  bool empty() const { return to_.empty() && from_.empty(); }
+
+ private:
+  std::vector<std::regex> to_;
+  std::vector<std::regex> from_;
+};
+
+enum class HeaderMode { no, add, replace };
+
+/// The message with X-Virus-Scanned / X-Virus-Status set for `verdict` per `mode`
+/// (replace removes any existing ones first: a forged "Clean" must not survive; add keeps
+/// them; no returns the message unchanged). The two headers go at the top of the header
+/// block, with the message's own line ends (CRLF unless its first line ends in a bare LF).
+/// `scanned_by` is the X-Virus-Scanned value, e.g. engine_version() + " on " + host.
+std::string apply_virus_headers(std::string_view message, HeaderMode mode, const Verdict& verdict,
+                                std::string_view scanned_by);
+
+/// Header value for X-Virus-Status: "Clean", "Infected (Name)", "Unscanned (too large)" ...
+std::string status_header(const Verdict& verdict);
+
+/// libclamav's version ("1.4.6") for --version.
+std::string library_version();
+
+}  // namespace clamfetch::scan
