@@ -32,8 +32,11 @@ class Scanner {
   /// never touches the database. Never fails by exception: errors come back as
   /// Verdict::Status::error with the reason.
   virtual Verdict scan(std::string_view message) = 0;
-  /// "clamfetch X (libclamav 1.4.6)"-style engine name for X-Virus-Scanned, with the
-  /// signature database version when loaded.
+  /// The engine's name for X-Virus-Scanned (the caller wraps it: "clamfetch X (<this>) on
+  /// host"): "libclamav 1.4.6", plus "/<db version>/<db date>" once a database with a
+  /// version (.cvd/.cld) is loaded; for clamd its zVERSION reply ("ClamAV 1.4.6/27000/...",
+  /// asked on the first call, at most one connection attempt per address and timeout), or
+  /// "clamd" while none answers. Never loads the libclamav engine.
   virtual std::string engine_version() const = 0;
   /// True once signatures were loaded (tests and benchmarks show laziness with it).
   virtual bool loaded() const = 0;

@@ -1,0 +1,393 @@
+// The SMTP/LMTP client: one reused connection, PIPELINING when offered, the whole DATA in
+// large writes, a deadline on every reply. Rules in deliver.hpp (make_transport).
+
+#include <algorithm>
+
+#include "deliver/connection.hpp"
+#include "deliver/deliver.hpp"
+
+namespace clamfetch::deliver {
+namespace {
+
+bool is_2xx(const Reply& reply) { return reply.code >= 200 && reply.code < 300; }
+
+bool has_8bit(std::string_view bytes) {
+  return std::any_of(bytes.begin(), bytes.end(),
+                     [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+}
+
+// An envelope address is put between angle brackets on a command line: a control character
+// or a bracket would let a hostile Return-Path inject commands.
+bool valid_address(std::string_view address) {
+  return std::none_of(address.begin(), address.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f || c == '<' || c == '>';
+  });
+}
+
+int severity(Outcome::Status status) {
+  switch (status) {
+    case Outcome::Status::delivered: return 0;
+    case Outcome::Status::permanent: return 1;
+    case Outcome::Status::temporary: return 2;
+    case Outcome::Status::unreachable: return 3;
+  }
+  return 3;
+}
+
+Outcome failure(Outcome::Status status, Reply reply) {
+  Outcome out;
+  out.status = status;
+  out.reply = std::move(reply);
+  return out;
+}
+
+// A refusal of MAIL, RCPT or DATA: 4xx temporary, 5xx permanent; a positive reply where a
+// refusal was inferred, or a code out of place, is a protocol failure (unreachable).
+Outcome::Status refusal_status(int code) {
+  Outcome::Status status = classify(code);
+  return status == Outcome::Status::delivered ? Outcome::Status::unreachable : status;
+}
+
+class SmtpTransport final : public Transport {
+ public:
+  SmtpTransport(const ClientSettings& settings, Log& log) : settings_(settings), log_(log) {}
+  ~SmtpTransport() override { close(); }
+
+  Outcome send(const Envelope& envelope, std::string_view message) override;
+  void close() override;
+
+ private:
+  // One attempt at a message; `retry` when a reused connection proved dead before any reply.
+  struct Attempt {
+    Outcome outcome;
+    bool retry = false;
+  };
+
+  bool lmtp() const { return settings_.target.kind != Target::Kind::smtp; }
+  Outcome open();
+  Outcome hello();
+  Attempt transaction(const Envelope& envelope, const std::string& wire, bool eightbit,
+                      bool reused);
+  bool reset(Attempt& attempt);
+  bool envelope_replies(const std::vector<std::string>& commands, std::vector<Reply>& replies,
+                        Outcome& out);
+  bool accept_envelope(const std::vector<Reply>& replies, Outcome& out,
+                       std::vector<std::size_t>& accepted);
+  void finish_data(const std::string& wire, const std::vector<std::size_t>& accepted,
+                   Outcome& out);
+  std::string mail_from(const Envelope& envelope, std::size_t size, bool eightbit) const;
+
+  bool put(std::string_view commands, Outcome& out);
+  bool get(Reply& reply, Outcome& out, std::vector<std::string>* lines = nullptr);
+  void trace(char direction, std::string_view line);
+  void drop() { conn_.reset(); }
+
+  ClientSettings settings_;
+  Log& log_;
+  std::unique_ptr<Connection> conn_;
+  Extensions ext_;
+  unsigned messages_on_connection_ = 0;
+  Io last_io_ = Io::ok;
+};
+
+void SmtpTransport::trace(char direction, std::string_view line) {
+  if (!log_.tracing(Channel::smtp)) return;
+  std::string text = "smtp ";
+  text += describe(settings_.target);
+  text += ' ';
+  text += direction;
+  text += ' ';
+  text += line;
+  log_.trace(Channel::smtp, text);
+}
+
+// Writes CRLF-terminated commands in one write, tracing each line.
+bool SmtpTransport::put(std::string_view commands, Outcome& out) {
+  for (std::size_t pos = 0; pos < commands.size();) {
+    std::size_t end = commands.find("\r\n", pos);
+    trace('>', commands.substr(pos, end - pos));
+    pos = end + 2;
+  }
+  std::string error;
+  last_io_ = conn_->write_all(commands, settings_.timeout_seconds, error);
+  if (last_io_ == Io::ok) return true;
+  out = failure(Outcome::Status::unreachable, Reply{0, error});
+  drop();
+  return false;
+}
+
+bool SmtpTransport::get(Reply& reply, Outcome& out, std::vector<std::string>* lines) {
+  ParsedReply parsed;
+  std::string error;
+  last_io_ = conn_->read_reply(Deadline::after(settings_.timeout_seconds), parsed, error);
+  if (last_io_ != Io::ok) {
+    trace('<', "(" + error + ")");
+    out = failure(Outcome::Status::unreachable,
+                  Reply{0, last_io_ == Io::malformed ? "malformed reply" : error});
+    drop();
+    return false;
+  }
+  for (std::size_t i = 0; i < parsed.lines.size(); ++i) {
+    bool last = i + 1 == parsed.lines.size();
+    trace('<', std::to_string(parsed.reply.code) + (last ? " " : "-") + parsed.lines[i]);
+  }
+  reply = parsed.reply;
+  if (lines != nullptr) *lines = std::move(parsed.lines);
+  return true;
+}
+
+Outcome SmtpTransport::open() {
+  std::string error;
+  conn_ = Connection::open(settings_.target, Deadline::after(settings_.timeout_seconds), error);
+  if (!conn_) {
+    trace('!', error);
+    return failure(Outcome::Status::unreachable, Reply{0, error});
+  }
+  messages_on_connection_ = 0;
+  Outcome out;
+  Reply greeting;
+  if (!get(greeting, out)) return out;
+  if (!is_2xx(greeting)) {
+    // A refused session is no verdict on the message: it stays on the server.
+    drop();
+    return failure(Outcome::Status::temporary, greeting);
+  }
+  return hello();
+}
+
+Outcome SmtpTransport::hello() {
+  Outcome out;
+  Reply reply;
+  std::vector<std::string> lines;
+  const std::string& name = settings_.helo_name;
+  if (!put((lmtp() ? "LHLO " : "EHLO ") + name + "\r\n", out)) return out;
+  if (!get(reply, out, &lines)) return out;
+  if (is_2xx(reply)) {
+    ext_ = parse_extensions(lines);
+    out.status = Outcome::Status::delivered;
+    out.reply = reply;
+    return out;
+  }
+  // An SMTP server without ESMTP refuses EHLO with 5xx: greet it the RFC 821 way.
+  if (!lmtp() && reply.code >= 500) {
+    if (!put("HELO " + name + "\r\n", out) || !get(reply, out)) return out;
+    if (is_2xx(reply)) {
+      ext_ = Extensions{};
+      out.status = Outcome::Status::delivered;
+      out.reply = reply;
+      return out;
+    }
+  }
+  drop();
+  return failure(Outcome::Status::temporary, reply);
+}
+
+std::string SmtpTransport::mail_from(const Envelope& envelope, std::size_t size,
+                                     bool eightbit) const {
+  std::string command = "MAIL FROM:<" + envelope.sender + ">";
+  if (ext_.size) command += " SIZE=" + std::to_string(size);
+  if (eightbit && ext_.eightbitmime) command += " BODY=8BITMIME";
+  bool utf8 = has_8bit(envelope.sender) ||
+              std::any_of(envelope.recipients.begin(), envelope.recipients.end(),
+                          [](const std::string& r) { return has_8bit(r); });
+  if (utf8 && ext_.smtputf8) command += " SMTPUTF8";
+  return command;
+}
+
+// Reads the RSET reply on a reused connection. Any failure but a timeout means the connection
+// died between messages (EOF, reset, 421 on an idle timeout): the caller reconnects once.
+bool SmtpTransport::reset(Attempt& attempt) {
+  Reply reply;
+  if (!get(reply, attempt.outcome)) {
+    attempt.retry = last_io_ != Io::timeout;
+    return false;
+  }
+  if (is_2xx(reply)) return true;
+  attempt.outcome = failure(Outcome::Status::temporary, reply);
+  attempt.retry = true;
+  drop();
+  return false;
+}
+
+// Sends MAIL and every RCPT and reads their replies: pipelined together with DATA (whose
+// reply is then left for the caller), or in lock-step stopping after a refused MAIL.
+bool SmtpTransport::envelope_replies(const std::vector<std::string>& commands,
+                                     std::vector<Reply>& replies, Outcome& out) {
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    Reply reply;
+    if (!ext_.pipelining && !put(commands[i] + "\r\n", out)) return false;
+    if (!get(reply, out)) return false;
+    replies.push_back(reply);
+    if (!ext_.pipelining && i == 0 && !is_2xx(reply)) break;
+  }
+  return true;
+}
+
+// Decides from the MAIL and RCPT replies whether DATA goes ahead (rules in deliver.hpp).
+bool SmtpTransport::accept_envelope(const std::vector<Reply>& replies, Outcome& out,
+                                    std::vector<std::size_t>& accepted) {
+  const Reply& mail = replies.front();
+  out.per_recipient.assign(replies.begin() + 1, replies.end());
+  if (!is_2xx(mail)) {
+    out.status = refusal_status(mail.code);
+    out.reply = mail;
+    return false;
+  }
+  const Reply* first_4xx = nullptr;
+  const Reply* first_refusal = nullptr;
+  for (std::size_t i = 0; i < out.per_recipient.size(); ++i) {
+    const Reply& r = out.per_recipient[i];
+    if (is_2xx(r)) {
+      accepted.push_back(i);
+      continue;
+    }
+    if (first_refusal == nullptr) first_refusal = &r;
+    if (classify(r.code) != Outcome::Status::permanent && first_4xx == nullptr) first_4xx = &r;
+  }
+  if (first_4xx != nullptr || accepted.empty()) {
+    const Reply& decisive = first_4xx != nullptr ? *first_4xx : *first_refusal;
+    out.status = refusal_status(decisive.code);
+    out.reply = decisive;
+    return false;
+  }
+  return true;
+}
+
+// After 354: the message in one buffered write, then one reply (LMTP: one per accepted
+// recipient, in RCPT order).
+void SmtpTransport::finish_data(const std::string& wire, const std::vector<std::size_t>& accepted,
+                                Outcome& out) {
+  trace('>', "(" + std::to_string(wire.size()) + " octets of message data)");
+  std::string error;
+  last_io_ = conn_->write_all(wire, settings_.timeout_seconds, error);
+  if (last_io_ != Io::ok) {
+    out = failure(Outcome::Status::unreachable, Reply{0, error});
+    drop();
+    return;
+  }
+  std::size_t expected = lmtp() ? accepted.size() : 1;
+  Outcome verdict;
+  verdict.per_recipient = out.per_recipient;
+  for (std::size_t i = 0; i < expected; ++i) {
+    Reply reply;
+    if (!get(reply, out)) return;  // lost after DATA: unreachable; the message stays
+    if (lmtp()) verdict.per_recipient[accepted[i]] = reply;
+    Outcome::Status status = is_2xx(reply) ? Outcome::Status::delivered
+                                           : refusal_status(reply.code);
+    // The worst reply decides: a code out of place, then 4xx, then 5xx, then 2xx.
+    if (i == 0 || severity(status) > severity(verdict.status)) {
+      verdict.status = status;
+      verdict.reply = reply;
+    }
+  }
+  if (verdict.status == Outcome::Status::unreachable) drop();
+  out = std::move(verdict);
+}
+
+SmtpTransport::Attempt SmtpTransport::transaction(const Envelope& envelope,
+                                                  const std::string& wire, bool eightbit,
+                                                  bool reused) {
+  Attempt attempt;
+  Outcome& out = attempt.outcome;
+  std::vector<std::string> commands{mail_from(envelope, wire.size(), eightbit)};
+  for (const auto& r : envelope.recipients) commands.push_back("RCPT TO:<" + r + ">");
+  ++messages_on_connection_;
+
+  std::string batch = reused ? "RSET\r\n" : "";
+  if (ext_.pipelining) {
+    for (const auto& c : commands) batch += c + "\r\n";
+    batch += "DATA\r\n";
+  }
+  if (!batch.empty() && !put(batch, out)) {
+    attempt.retry = reused && last_io_ == Io::closed;
+    return attempt;
+  }
+  if (reused && !reset(attempt)) return attempt;
+
+  std::vector<Reply> replies;
+  if (!envelope_replies(commands, replies, out)) return attempt;
+  std::vector<std::size_t> accepted;
+  bool go = accept_envelope(replies, out, accepted);
+  if (out.status == Outcome::Status::unreachable && !go) {
+    drop();  // a positive reply out of place: the session state is unknown
+    return attempt;
+  }
+  Reply data;
+  if (ext_.pipelining || go) {
+    if (!ext_.pipelining && !put("DATA\r\n", out)) return attempt;
+    if (!get(data, out)) return attempt;
+  }
+  if (data.code == 354 && !go) {
+    // The server wants the message we decided not to send: only a dropped connection ends
+    // the transaction without delivering anything.
+    drop();
+    return attempt;
+  }
+  if (!go) return attempt;
+  if (data.code != 354) {
+    out.status = refusal_status(data.code);
+    out.reply = data;
+    if (out.status == Outcome::Status::unreachable) drop();
+    return attempt;
+  }
+  finish_data(wire, accepted, out);
+  return attempt;
+}
+
+Outcome SmtpTransport::send(const Envelope& envelope, std::string_view message) {
+  if (envelope.recipients.empty()) {
+    return failure(Outcome::Status::permanent, Reply{554, "5.5.1 no recipients (local check)"});
+  }
+  if (!valid_address(envelope.sender) ||
+      !std::all_of(envelope.recipients.begin(), envelope.recipients.end(), valid_address)) {
+    return failure(Outcome::Status::permanent,
+                   Reply{553, "5.1.3 invalid characters in an address (local check)"});
+  }
+  if (conn_ && settings_.batchlimit > 0 && messages_on_connection_ >= settings_.batchlimit) {
+    close();
+  }
+  std::string wire = data_wire(message);
+  bool eightbit = has_8bit(message);
+  bool reused = conn_ != nullptr;
+  for (int round = 0; round < 2; ++round) {
+    if (!conn_) {
+      Outcome opened = open();
+      if (!conn_) return opened;
+    }
+    if (ext_.size && ext_.size_max > 0 && wire.size() > ext_.size_max) {
+      return failure(Outcome::Status::permanent,
+                     Reply{552, "5.3.4 message size " + std::to_string(wire.size()) +
+                                    " exceeds the MTA's limit " +
+                                    std::to_string(ext_.size_max) + " (local check)"});
+    }
+    Attempt attempt = transaction(envelope, wire, eightbit, reused);
+    if (!attempt.retry) return attempt.outcome;
+    trace('!', "connection lost between messages, reconnecting");
+    drop();
+    reused = false;
+  }
+  return failure(Outcome::Status::unreachable, Reply{0, "connection lost"});
+}
+
+void SmtpTransport::close() {
+  if (!conn_) return;
+  // QUIT is a courtesy: its reply is waited for briefly, and a failure changes nothing.
+  constexpr int kQuitSeconds = 5;
+  std::string error;
+  ParsedReply reply;
+  trace('>', "QUIT");
+  if (conn_->write_all("QUIT\r\n", kQuitSeconds, error) == Io::ok &&
+      conn_->read_reply(Deadline::after(kQuitSeconds), reply, error) == Io::ok) {
+    trace('<', std::to_string(reply.reply.code) + " " + reply.reply.text);
+  }
+  drop();
+}
+
+}  // namespace
+
+std::unique_ptr<Transport> make_transport(const ClientSettings& settings, Log& log) {
+  return std::make_unique<SmtpTransport>(settings, log);
+}
+
+}  // namespace clamfetch::deliver

@@ -1,0 +1,264 @@
+// IMAP session, part 1: connecting, TLS policy, authentication, closing.
+// The mailbox commands (SELECT, FETCH, STORE, EXPUNGE) are in imap_mailbox.cpp.
+
+#include <string.h>  // explicit_bzero
+
+#include <string>
+
+#include "fetch/imap_internal.hpp"
+#include "fetch/sessions.hpp"
+#include "fetch/tls.hpp"
+
+namespace clamfetch::fetch {
+
+std::unique_ptr<Session> make_imap_session(const AccountSettings& settings, Log& log) {
+  return std::make_unique<imap::ImapSession>(settings, log);
+}
+
+namespace imap {
+
+namespace {
+
+constexpr uint16_t kImapsPort = 993;
+constexpr uint16_t kImapPort = 143;
+constexpr std::size_t kStreamBuffer = 8192;
+
+const mailimap_capability_data* capabilities(const mailimap* imap) {
+  const auto* info = imap->imap_connection_info;
+  return info == nullptr ? nullptr : info->imap_capability;
+}
+
+bool has_capabilities(const mailimap* imap) {
+  const auto* caps = capabilities(imap);
+  return caps != nullptr && caps->cap_list != nullptr && clist_count(caps->cap_list) > 0;
+}
+
+// Replace the cached capabilities by an empty list, so that a reply that carries none leaves
+// none (libetpan would otherwise keep the old ones, or crash on a missing list).
+void forget_capabilities(mailimap* imap) {
+  auto* info = imap->imap_connection_info;
+  if (info == nullptr) return;
+  clist* list = clist_new();
+  if (list == nullptr) return;
+  mailimap_capability_data* empty = mailimap_capability_data_new(list);
+  if (empty == nullptr) {
+    clist_free(list);
+    return;
+  }
+  if (info->imap_capability != nullptr) mailimap_capability_data_free(info->imap_capability);
+  info->imap_capability = empty;
+}
+
+bool response_code_is(const mailimap* imap, const char* code) {
+  const auto* info = imap->imap_response_info;
+  return info != nullptr && info->rsp_atom != nullptr && strcasecmp(info->rsp_atom, code) == 0;
+}
+
+}  // namespace
+
+ImapSession::ImapSession(const AccountSettings& settings, Log& log)
+    : settings_(settings), log_(log), trace_(log, settings.account) {}
+
+// No LOGOUT from a destructor: it could block for the whole timeout on a dead server.
+ImapSession::~ImapSession() { drop_connection(); }
+
+void ImapSession::drop_connection() {
+  if (!imap_) return;
+  if (imap_->imap_stream != nullptr) {
+    mailstream_close(imap_->imap_stream);
+    imap_->imap_stream = nullptr;
+  }
+  imap_->imap_state = MAILIMAP_STATE_DISCONNECTED;
+  imap_.reset();
+}
+
+Error ImapSession::fail(int code, std::string_view what) {
+  // Whatever libetpan made of it (a stream error, a partial line that does not parse, a body
+  // handler that refused the rest), a transport that timed out last means a silent server.
+  bool timed_out = imap_ && imap_->imap_stream != nullptr && stream_timed_out(imap_->imap_stream);
+  if (timed_out) code = MAILIMAP_ERROR_STREAM;
+  const char* server_text = imap_ ? imap_->imap_response : nullptr;
+  Error error = session_error(code, settings_.account, what, timed_out, settings_.timeout_seconds,
+                              server_text);
+  drop_connection();
+  state_ = State::broken;
+  return error;
+}
+
+Status ImapSession::open() {
+  if (state_ != State::idle) {
+    return make_error(Kind::internal, Scope::account, prefix() + "session opened twice");
+  }
+  state_ = State::broken;  // until everything below succeeded
+  imap_.reset(mailimap_new(0, nullptr));
+  if (!imap_) return make_error(Kind::internal, Scope::account, prefix() + "out of memory");
+  // libetpan's own phases use this timeout; it must be set before connecting.
+  mailimap_set_timeout(imap_.get(), settings_.timeout_seconds);
+  if (trace_.tracing()) mailimap_set_logger(imap_.get(), &ImapSession::on_log, this);
+  // With an item progress callback libetpan hands each FETCH response to on_msg_att as soon
+  // as it is parsed instead of collecting all of them; bodies go to on_body in chunks.
+  mailimap_set_progress_callback(imap_.get(), nullptr, &ImapSession::on_items, this);
+  mailimap_set_msg_att_handler(imap_.get(), &ImapSession::on_msg_att, this);
+  mailimap_set_msg_body_handler(imap_.get(), &ImapSession::on_body, this);
+
+  Status status = connect_stream();
+  if (status) status = authenticate();
+  if (!status) {
+    drop_connection();
+    return status;
+  }
+  state_ = State::authenticated;
+  log_.verbose(prefix() + "logged in to " + settings_.server + " (IMAP)");
+  return {};
+}
+
+Status ImapSession::connect_stream() {
+  const TlsSettings& tls = settings_.tls;
+  uint16_t port = settings_.port != 0 ? settings_.port
+                                      : (tls.mode == TlsMode::implicit ? kImapsPort : kImapPort);
+  Result<int> fd = tcp_connect(settings_.server, port, settings_.timeout_seconds);
+  if (!fd) return fd.error();
+
+  mailstream* stream = nullptr;
+  if (tls.mode == TlsMode::implicit) {
+    // Verified TLS first: nothing is read from or sent to the server before that.
+    Result<mailstream_low*> low = tls_open(*fd, settings_.server, tls, settings_.timeout_seconds);
+    if (!low) return low.error();
+    stream = mailstream_new(*low, kStreamBuffer);
+    if (stream == nullptr) {
+      mailstream_low_close(*low);
+      mailstream_low_free(*low);
+    }
+  } else {
+    stream = plain_stream(*fd, settings_.timeout_seconds);
+  }
+  if (stream == nullptr) {
+    return make_error(Kind::internal, Scope::account, prefix() + "cannot create a stream");
+  }
+  return greet(stream);
+}
+
+Status ImapSession::greet(mailstream* stream) {
+  // From here the session owns the stream, whatever mailimap_connect returns.
+  int r = mailimap_connect(imap_.get(), stream);
+  if (r == MAILIMAP_NO_ERROR_AUTHENTICATED) {
+    if (settings_.tls.mode == TlsMode::starttls) {
+      // fetchmail's CVE-2021-39272: a PREAUTH session can never be upgraded to TLS.
+      return make_error(Kind::tls, Scope::account,
+                        prefix() + "server greeted with PREAUTH before STARTTLS");
+    }
+    log_.verbose(prefix() + "server greeted with PREAUTH: no login needed");
+  } else if (r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED) {
+    return fail(r, "greeting");
+  }
+  if (settings_.tls.mode == TlsMode::starttls) return start_tls();
+  return {};
+}
+
+Status ImapSession::start_tls() {
+  if (!has_capabilities(imap_.get())) {
+    if (Status status = refresh_capabilities("CAPABILITY"); !status) return status;
+  }
+  if (!mailimap_has_extension(imap_.get(), "STARTTLS")) {
+    return make_error(Kind::tls, Scope::account, prefix() + "server offers no STARTTLS");
+  }
+  int r = mailimap_starttls(imap_.get());
+  if (r == MAILIMAP_ERROR_STREAM) return fail(r, "STARTTLS");
+  if (r != MAILIMAP_NO_ERROR) {
+    // Never go on in plaintext: the session is dropped by open().
+    std::string text = printable(imap_->imap_response);
+    return make_error(Kind::tls, Scope::account,
+                      prefix() + "STARTTLS failed" + (text.empty() ? "" : ": " + text));
+  }
+  Status upgraded = tls_upgrade(imap_->imap_stream, settings_.server, settings_.tls,
+                                settings_.timeout_seconds);
+  if (!upgraded) return upgraded;
+  // Capabilities read before the handshake may have been forged: read them again.
+  forget_capabilities(imap_.get());
+  return refresh_capabilities("CAPABILITY after STARTTLS");
+}
+
+Status ImapSession::refresh_capabilities(std::string_view why) {
+  mailimap_capability_data* caps = nullptr;
+  int r = mailimap_capability(imap_.get(), &caps);
+  if (r != MAILIMAP_NO_ERROR) return fail(r, why);
+  // The session keeps its own copy in imap_connection_info.
+  mailimap_capability_data_free(caps);
+  return {};
+}
+
+Status ImapSession::authenticate() {
+  if (imap_->imap_state == MAILIMAP_STATE_AUTHENTICATED) return {};  // PREAUTH, not under STARTTLS
+  if (!has_capabilities(imap_.get())) {
+    if (Status status = refresh_capabilities("CAPABILITY"); !status) return status;
+  }
+  if (!settings_.password) {
+    return make_error(Kind::config, Scope::account, prefix() + "no password configured");
+  }
+  // Asked only now: a password_command runs only when the password is about to be sent.
+  Result<std::string> password = settings_.password();
+  if (!password) return password.error();
+  Status status = login_with(*password);
+  explicit_bzero(password->data(), password->size());
+  if (!status) return status;
+  // Servers announce new capabilities (UIDPLUS ...) after login, in the reply or on request.
+  if (!has_capabilities(imap_.get())) return refresh_capabilities("CAPABILITY after login");
+  return {};
+}
+
+Status ImapSession::login_with(const std::string& password) {
+  mailimap* imap = imap_.get();
+  bool use_plain = mailimap_has_extension(imap, "LOGINDISABLED") != 0;
+  if (use_plain && !mailimap_has_authentication(imap, "PLAIN")) {
+    return make_error(Kind::auth, Scope::account,
+                      prefix() + "server disables LOGIN and offers no AUTHENTICATE PLAIN");
+  }
+  forget_capabilities(imap);  // the reply to a successful login may carry new ones
+  const char* user = settings_.username.c_str();
+  int r = use_plain ? mailimap_authenticate(imap, "PLAIN", settings_.server.c_str(), nullptr,
+                                            nullptr, user, user, password.c_str(), nullptr)
+                    : mailimap_login(imap, user, password.c_str());
+  if (r == MAILIMAP_NO_ERROR) return {};
+  if (r != MAILIMAP_ERROR_LOGIN && r != MAILIMAP_ERROR_PROTOCOL) {
+    return fail(r, use_plain ? "AUTHENTICATE PLAIN" : "LOGIN");
+  }
+  std::string text = printable(imap->imap_response);
+  std::string detail = text.empty() ? "" : ": " + text;
+  if (response_code_is(imap, "UNAVAILABLE")) {
+    return make_error(Kind::server_busy, Scope::account, prefix() + "server busy" + detail);
+  }
+  if (response_code_is(imap, "INUSE")) {
+    return make_error(Kind::lock_busy, Scope::account, prefix() + "mailbox in use" + detail);
+  }
+  return make_error(Kind::auth, Scope::account,
+                    "authentication failed for " + settings_.username + " at " +
+                        settings_.server + detail);
+}
+
+Status ImapSession::close() {
+  if (state_ == State::idle || state_ == State::closed) {
+    state_ = State::closed;
+    return {};
+  }
+  if (state_ == State::broken) {
+    state_ = State::closed;
+    drop_connection();
+    if (deleted_.empty()) return {};
+    std::size_t count = deleted_.size();
+    deleted_.clear();
+    return make_error(Kind::server, Scope::mailbox,
+                      prefix() + std::to_string(count) + " messages marked deleted in " +
+                          folder_ + " were not expunged: the session failed earlier");
+  }
+  Status status = expunge_deleted();
+  if (imap_ && imap_->imap_stream != nullptr) {
+    // Everything is committed by now: LOGOUT's own outcome changes nothing.
+    mailimap_logout(imap_.get());
+  }
+  drop_connection();
+  state_ = State::closed;
+  return status;
+}
+
+}  // namespace imap
+}  // namespace clamfetch::fetch

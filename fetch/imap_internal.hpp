@@ -1,0 +1,161 @@
+#pragma once
+// Internal to fetch/imap*.cpp: the IMAP session over libetpan's mailimap, its protocol trace
+// and the small RAII wrappers around libetpan objects it uses. Not part of fetch's interface.
+
+#include <libetpan/libetpan.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "fetch/fetch.hpp"
+
+namespace clamfetch::fetch::imap {
+
+struct ImapFree { void operator()(mailimap* p) const { mailimap_free(p); } };
+struct SetFree { void operator()(mailimap_set* p) const { mailimap_set_free(p); } };
+struct FetchTypeFree { void operator()(mailimap_fetch_type* p) const { mailimap_fetch_type_free(p); } };
+struct StoreFlagsFree {
+  void operator()(mailimap_store_att_flags* p) const { mailimap_store_att_flags_free(p); }
+};
+struct FetchListFree { void operator()(clist* p) const { mailimap_fetch_list_free(p); } };
+using ImapPtr = std::unique_ptr<mailimap, ImapFree>;
+using SetPtr = std::unique_ptr<mailimap_set, SetFree>;
+using FetchTypePtr = std::unique_ptr<mailimap_fetch_type, FetchTypeFree>;
+using StoreFlagsPtr = std::unique_ptr<mailimap_store_att_flags, StoreFlagsFree>;
+using FetchListPtr = std::unique_ptr<clist, FetchListFree>;
+
+/// A UID set with adjacent UIDs merged into ranges ("1:5,9"). Null on allocation failure.
+SetPtr uid_set(std::set<uint32_t> const& uids);
+/// `UID FETCH` item lists: (UID RFC822.SIZE) and (UID BODY.PEEK[]). Null on allocation failure.
+FetchTypePtr fetch_uid_size();
+FetchTypePtr fetch_uid_body();
+/// `+FLAGS.SILENT (\Deleted)` or `(\Seen)`. Null on allocation failure.
+StoreFlagsPtr add_flag_silent(bool deleted);
+
+/// What one FETCH response said about a message.
+struct AttFacts {
+  uint32_t seq = 0;
+  uint32_t uid = 0;         ///< 0: no UID item
+  bool has_size = false;
+  uint32_t size = 0;
+  bool has_body = false;    ///< a BODY[...] item (its bytes went to the body handler)
+};
+AttFacts att_facts(const mailimap_msg_att* att);
+
+/// Decimal IMAP UID, or 0 when `text` is not one.
+uint32_t parse_uid(std::string_view text);
+
+/// Protocol trace of one session, fed by libetpan's stream logger.
+/// Writes one line per protocol line at log.tracing(Channel::net), prefixed with the account;
+/// private sent data (LOGIN, AUTHENTICATE) is shown as ********; literals received from the
+/// server (message bodies) are never written, only their size. Not thread-safe (one session).
+class Trace {
+ public:
+  Trace(Log& log, std::string account);
+
+  /// True when the net channel is traced: only then is the logger installed.
+  bool tracing() const { return tracing_; }
+  /// libetpan's logger event (MAILSTREAM_LOG_TYPE_*). Never throws.
+  void event(int log_type, const char* data, std::size_t size) noexcept;
+
+ private:
+  void received(std::string_view data);
+  void sent(std::string_view data, bool secret);
+  void emit_received_line();
+  void emit_sent_line();
+
+  Log& log_;
+  std::string account_;
+  bool tracing_;
+  std::string in_line_;           ///< server line being assembled (capped)
+  std::size_t in_line_length_ = 0;
+  uint64_t literal_left_ = 0;     ///< literal octets still to skip
+  std::string out_line_;
+  bool out_secret_ = false;
+};
+
+/// Session-fatal libetpan error (stream, parse, BYE, BAD ...) as an Error naming the account
+/// and what failed; `timed_out` turns a stream error into Kind::timeout.
+Error session_error(int code, const std::string& account, std::string_view what,
+                    bool timed_out, int timeout_seconds, const char* server_text);
+
+/// Server text made safe for one log line: printable ASCII only, at most 200 characters.
+std::string printable(const char* text);
+
+/// The IMAP implementation of Session (see fetch/fetch.hpp for the contract).
+class ImapSession final : public Session {
+ public:
+  ImapSession(const AccountSettings& settings, Log& log);
+  ~ImapSession() override;
+
+  Status open() override;
+  Result<FolderListing> list(const std::string& folder) override;
+  Status retrieve(std::span<const MessageRef> refs, const OnMessage& on_message) override;
+  Status acknowledge(std::span<const MessageRef> refs, bool remove) override;
+  Status close() override;
+
+ private:
+  enum class State { idle, connected, authenticated, broken, closed };
+  /// Where FETCH responses go while a command runs.
+  enum class Sink { none, listing, bodies };
+
+  // open() steps (imap.cpp)
+  Status connect_stream();
+  Status greet(mailstream* stream);
+  Status start_tls();
+  Status authenticate();
+  Status login_with(const std::string& password);
+  Status refresh_capabilities(std::string_view why);
+
+  // mailbox steps (imap_mailbox.cpp)
+  Status fetch_listing(FolderListing& listing);
+  Status fetch_chunk(std::span<const MessageRef> chunk);
+  Status deliver_chunk(std::span<const MessageRef> chunk, const OnMessage& on_message,
+                       bool& stop);
+  Status expunge_deleted();
+  Status require(State state, std::string_view what);
+
+  // libetpan callbacks (imap_mailbox.cpp); never throw
+  static void on_log(mailimap* imap, int log_type, const char* data, std::size_t size,
+                     void* self) noexcept;
+  static void on_items(std::size_t current, std::size_t maximum, void* self) noexcept;
+  static void on_msg_att(mailimap_msg_att* att, void* self) noexcept;
+  static bool on_body(int att_type, mailimap_msg_att_body_section* section, const char* bytes,
+                      std::size_t length, void* self) noexcept;
+  void take_att(const AttFacts& facts);
+  void reserve_next_body();
+
+  /// Turn a failed libetpan call into an Error; session-fatal ones drop the connection.
+  Error fail(int code, std::string_view what);
+  /// Close the socket without a word to the server (after a fatal error, or TLS refused).
+  void drop_connection();
+  std::string prefix() const { return settings_.account + ": "; }
+
+  AccountSettings settings_;
+  Log& log_;
+  Trace trace_;
+  ImapPtr imap_;
+  State state_ = State::idle;
+
+  std::string folder_;                    ///< selected folder
+  std::set<uint32_t> deleted_;            ///< UIDs marked \Deleted in folder_, not yet expunged
+
+  Sink sink_ = Sink::none;
+  bool callback_failed_ = false;          ///< a callback could not store what it got
+  std::map<uint32_t, AttFacts> listed_;   ///< Sink::listing: by UID
+  std::vector<uint32_t> listed_without_uid_;
+  std::string body_;                      ///< Sink::bodies: the body being received
+  std::map<uint32_t, std::string> bodies_;  ///< Sink::bodies: complete bodies by UID
+  std::vector<uint64_t> expected_sizes_;  ///< Sink::bodies: announced sizes in arrival order
+  std::size_t next_expected_ = 0;
+};
+
+}  // namespace clamfetch::fetch::imap

@@ -1,0 +1,164 @@
+// Small pieces of the IMAP session: libetpan object builders, FETCH response facts, and the
+// mapping of libetpan's error codes to our Error.
+
+#include <charconv>
+#include <string>
+
+#include "fetch/imap_internal.hpp"
+
+namespace clamfetch::fetch::imap {
+
+SetPtr uid_set(std::set<uint32_t> const& uids) {
+  SetPtr set(mailimap_set_new_empty());
+  if (!set) return nullptr;
+  auto it = uids.begin();
+  while (it != uids.end()) {
+    uint32_t first = *it;
+    uint32_t last = first;
+    for (++it; it != uids.end() && *it == last + 1; ++it) last = *it;
+    int r = first == last ? mailimap_set_add_single(set.get(), first)
+                          : mailimap_set_add_interval(set.get(), first, last);
+    if (r != MAILIMAP_NO_ERROR) return nullptr;
+  }
+  return set;
+}
+
+// Adds `att` to `type`, taking ownership of it either way.
+static bool add_att(mailimap_fetch_type* type, mailimap_fetch_att* att) {
+  if (att == nullptr) return false;
+  if (mailimap_fetch_type_new_fetch_att_list_add(type, att) != MAILIMAP_NO_ERROR) {
+    mailimap_fetch_att_free(att);
+    return false;
+  }
+  return true;
+}
+
+FetchTypePtr fetch_uid_size() {
+  FetchTypePtr type(mailimap_fetch_type_new_fetch_att_list_empty());
+  if (!type || !add_att(type.get(), mailimap_fetch_att_new_uid()) ||
+      !add_att(type.get(), mailimap_fetch_att_new_rfc822_size())) {
+    return nullptr;
+  }
+  return type;
+}
+
+FetchTypePtr fetch_uid_body() {
+  FetchTypePtr type(mailimap_fetch_type_new_fetch_att_list_empty());
+  if (!type || !add_att(type.get(), mailimap_fetch_att_new_uid())) return nullptr;
+  // BODY.PEEK[]: the whole message, and the server does not set \Seen (keep mode).
+  mailimap_section* section = mailimap_section_new(nullptr);
+  if (section == nullptr) return nullptr;
+  mailimap_fetch_att* body = mailimap_fetch_att_new_body_peek_section(section);
+  if (body == nullptr) {
+    mailimap_section_free(section);
+    return nullptr;
+  }
+  if (!add_att(type.get(), body)) return nullptr;
+  return type;
+}
+
+StoreFlagsPtr add_flag_silent(bool deleted) {
+  mailimap_flag_list* flags = mailimap_flag_list_new_empty();
+  if (flags == nullptr) return nullptr;
+  mailimap_flag* flag = deleted ? mailimap_flag_new_deleted() : mailimap_flag_new_seen();
+  if (flag == nullptr || mailimap_flag_list_add(flags, flag) != MAILIMAP_NO_ERROR) {
+    if (flag != nullptr) mailimap_flag_free(flag);
+    mailimap_flag_list_free(flags);
+    return nullptr;
+  }
+  StoreFlagsPtr store(mailimap_store_att_flags_new_add_flags_silent(flags));
+  if (!store) mailimap_flag_list_free(flags);
+  return store;
+}
+
+AttFacts att_facts(const mailimap_msg_att* att) {
+  AttFacts facts;
+  facts.seq = att->att_number;
+  for (clistiter* cur = clist_begin(att->att_list); cur != nullptr; cur = clist_next(cur)) {
+    auto* item = static_cast<mailimap_msg_att_item*>(clist_content(cur));
+    if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC || item->att_data.att_static == nullptr) {
+      continue;
+    }
+    const mailimap_msg_att_static* item_static = item->att_data.att_static;
+    switch (item_static->att_type) {
+      case MAILIMAP_MSG_ATT_UID:
+        facts.uid = item_static->att_data.att_uid;
+        break;
+      case MAILIMAP_MSG_ATT_RFC822_SIZE:
+        facts.has_size = true;
+        facts.size = item_static->att_data.att_rfc822_size;
+        break;
+      case MAILIMAP_MSG_ATT_BODY_SECTION:
+        facts.has_body = true;
+        break;
+      default:
+        break;
+    }
+  }
+  return facts;
+}
+
+uint32_t parse_uid(std::string_view text) {
+  uint32_t uid = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), uid);
+  if (ec != std::errc() || end != text.data() + text.size()) return 0;
+  return uid;
+}
+
+std::string printable(const char* text) {
+  std::string out;
+  if (text == nullptr) return out;
+  for (const char* p = text; *p != '\0' && out.size() < 200; ++p) {
+    unsigned char c = static_cast<unsigned char>(*p);
+    out.push_back(c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?');
+  }
+  return out;
+}
+
+static std::string with_text(std::string base, const char* server_text) {
+  std::string text = printable(server_text);
+  if (!text.empty()) base += ": " + text;
+  return base;
+}
+
+Error session_error(int code, const std::string& account, std::string_view what,
+                    bool timed_out, int timeout_seconds, const char* server_text) {
+  const std::string prefix = account + ": ";
+  const std::string doing(what);
+  switch (code) {
+    case MAILIMAP_ERROR_STREAM:
+      if (timed_out) {
+        return make_error(Kind::timeout, Scope::account,
+                          prefix + "server did not answer within " +
+                              std::to_string(timeout_seconds) + " s (" + doing + ")");
+      }
+      return make_error(Kind::connect, Scope::account,
+                        prefix + "connection lost (" + doing + ")");
+    case MAILIMAP_ERROR_PARSE:
+      return make_error(Kind::protocol, Scope::account,
+                        prefix + "malformed server reply (" + doing + ")");
+    case MAILIMAP_ERROR_PROTOCOL:
+      return make_error(Kind::protocol, Scope::account,
+                        with_text(prefix + "server rejected " + doing + " as BAD", server_text));
+    case MAILIMAP_ERROR_FATAL:
+      return make_error(Kind::server, Scope::account,
+                        with_text(prefix + "server ended the session (BYE) during " + doing,
+                                  server_text));
+    case MAILIMAP_ERROR_MEMORY:
+      return make_error(Kind::internal, Scope::account, prefix + "out of memory (" + doing + ")");
+    case MAILIMAP_ERROR_SSL:
+    case MAILIMAP_ERROR_STARTTLS:
+      return make_error(Kind::tls, Scope::account,
+                        with_text(prefix + doing + " failed", server_text));
+    case MAILIMAP_ERROR_BAD_STATE:
+      return make_error(Kind::internal, Scope::account,
+                        prefix + doing + " in the wrong protocol state");
+    default:
+      return make_error(Kind::server, Scope::account,
+                        with_text(prefix + doing + " failed (libetpan error " +
+                                      std::to_string(code) + ")",
+                                  server_text));
+  }
+}
+
+}  // namespace clamfetch::fetch::imap

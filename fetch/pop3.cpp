@@ -1,0 +1,403 @@
+// POP3 sessions (RFC 1939, 2449 CAPA/PIPELINING, 2595 STLS, 3206 response codes) over
+// libetpan's mailpop3 for the greeting, CAPA, STLS, USER/PASS and LIST/UIDL, and over our
+// own Pop3Wire for RETR, DELE and QUIT (pipelined, bodies held once, QUIT checked).
+
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "fetch/pop3_wire.hpp"
+#include "fetch/sessions.hpp"
+#include "fetch/tls.hpp"
+
+namespace clamfetch::fetch {
+namespace {
+
+/// Drops the connection without QUIT: on an error path nothing may be committed.
+struct Pop3Free {
+  void operator()(mailpop3* pop) const {
+    if (pop->pop3_stream != nullptr) mailstream_close(pop->pop3_stream);
+    pop->pop3_stream = nullptr;
+    mailpop3_free(pop);
+  }
+};
+using Pop3Ptr = std::unique_ptr<mailpop3, Pop3Free>;
+
+constexpr std::size_t kStreamBuffer = 16384;
+constexpr std::size_t kMaxUid = 70;         // RFC 1939 7: 1 to 70 characters 0x21..0x7E
+constexpr std::size_t kMaxCredential = 400;  // libetpan formats USER/PASS into 512 octets
+
+Error tls_error(std::string text) { return make_error(Kind::tls, Scope::account, std::move(text)); }
+
+/// The RFC 3206 response code at the start of an -ERR text decides the kind.
+Kind refusal_kind(std::string_view text, Kind fallback) {
+  auto has = [&](std::string_view code) { return text.substr(0, code.size()) == code; };
+  if (has("[IN-USE]")) return Kind::lock_busy;
+  if (has("[LOGIN-DELAY]") || has("[SYS/TEMP]")) return Kind::server_busy;
+  if (has("[SYS/PERM]")) return Kind::server;
+  if (has("[AUTH]")) return Kind::auth;
+  return fallback;
+}
+
+bool safe_credential(const std::string& text) {
+  return !text.empty() && text.size() <= kMaxCredential &&
+         text.find_first_of(std::string("\r\n\0", 3)) == std::string::npos;
+}
+
+/// Why a UIDL cannot be tracked, or empty when it can.
+std::string uid_problem(const std::string& uid, std::set<std::string>& seen) {
+  if (uid.empty() || uid.size() > kMaxUid) return "UID of " + std::to_string(uid.size()) + " octets";
+  for (unsigned char c : uid) {
+    if (c < 0x21 || c > 0x7e) return "UID with non-printable characters";
+  }
+  if (!seen.insert(uid).second) return "UID listed twice";
+  return {};
+}
+
+class Pop3Session final : public Session {
+ public:
+  Pop3Session(const AccountSettings& settings, Log& log, const Pop3Options& options)
+      : settings_(settings), log_(log), options_(options) {}
+
+  Status open() override;
+  Result<FolderListing> list(const std::string& folder) override;
+  Status retrieve(std::span<const MessageRef> refs, const OnMessage& on_message) override;
+  Status acknowledge(std::span<const MessageRef> refs, bool remove) override;
+  Status close() override;
+
+ private:
+  Status connect();
+  Status negotiate();
+  Status start_tls();
+  Result<std::set<std::string>> read_capabilities();
+  Status authenticate();
+  Error login_refused(const char* text) const;
+  Status dele_window(std::span<const MessageRef> refs, std::size_t& sent, std::size_t& received,
+                     Status& first_refusal);
+  /// A session-fatal error: the stream is out of step, so close() must not send QUIT.
+  Error fail(Error error);
+  void drop();
+  int timeout() const { return settings_.timeout_seconds; }
+  std::string who() const { return settings_.username + " at " + settings_.server; }
+
+  AccountSettings settings_;
+  Log& log_;
+  Pop3Options options_;
+  Pop3Ptr pop_;
+  std::unique_ptr<Pop3Wire> wire_;
+  bool pipelining_ = false;
+  bool ready_ = false;         ///< authenticated, and the stream is in step
+  std::size_t deletions_ = 0;  ///< DELEs the server accepted, committed by QUIT
+};
+
+Status Pop3Session::open() {
+  if (pop_) return make_error(Kind::internal, Scope::account, "POP3 session opened twice");
+  Status s = connect();
+  if (s) s = negotiate();
+  if (s) s = authenticate();
+  if (!s) {
+    drop();
+    return s;
+  }
+  ready_ = true;
+  log_.verbose(settings_.account + ": POP3 session open" +
+               (pipelining_ ? " (pipelining)" : "") +
+               (settings_.tls.mode == TlsMode::none ? ", without TLS" : ", TLS verified"));
+  return {};
+}
+
+Status Pop3Session::connect() {
+  bool implicit = settings_.tls.mode == TlsMode::implicit;
+  uint16_t port = settings_.port != 0 ? settings_.port : implicit ? 995 : 110;
+  Result<int> fd = tcp_connect(settings_.server, port, timeout());
+  if (!fd) return fd.error();
+  mailstream* stream = nullptr;
+  if (implicit) {
+    Result<mailstream_low*> low = tls_open(*fd, settings_.server, settings_.tls, timeout());
+    if (!low) return low.error();
+    stream = mailstream_new(*low, kStreamBuffer);
+    if (stream == nullptr) mailstream_low_free(*low);
+  } else {
+    stream = plain_stream(*fd, timeout());
+  }
+  if (stream == nullptr) return make_error(Kind::internal, Scope::account, "out of memory");
+  pop_.reset(mailpop3_new(0, nullptr));
+  if (!pop_) {
+    mailstream_close(stream);
+    return make_error(Kind::internal, Scope::account, "out of memory");
+  }
+  mailpop3_set_timeout(pop_.get(), timeout());  // our transport applies it on every read
+  wire_ = std::make_unique<Pop3Wire>(stream, settings_.account, log_, timeout());
+  // From here the mailpop3 owns the stream, whatever mailpop3_connect returns.
+  if (mailpop3_connect(pop_.get(), stream) == MAILPOP3_NO_ERROR) {
+    wire_->trace_reply(true, pop_->pop3_response);
+    return {};
+  }
+  if (const char* text = pop_->pop3_response) {
+    wire_->trace_reply(false, text);
+    return make_error(refusal_kind(text, Kind::server), Scope::account,
+                      "server refused the connection: -ERR " + printable(text));
+  }
+  if (stream_timed_out(stream)) return wire_->stream_failure("waiting for the greeting");
+  return make_error(Kind::connect, Scope::account,
+                    "no POP3 greeting (connection closed or malformed greeting)");
+}
+
+Result<std::set<std::string>> Pop3Session::read_capabilities() {
+  wire_->trace_command("CAPA");
+  clist* list = nullptr;
+  int r = mailpop3_capa(pop_.get(), &list);
+  if (r == MAILPOP3_ERROR_CAPA_NOT_SUPPORTED) {
+    wire_->trace_reply(false, pop_->pop3_response);
+    return std::set<std::string>();
+  }
+  if (r != MAILPOP3_NO_ERROR) return wire_->stream_failure("reading CAPA");
+  wire_->trace_reply(true, pop_->pop3_response);
+  std::set<std::string> names;
+  for (clistiter* it = list ? clist_begin(list) : nullptr; it != nullptr; it = clist_next(it)) {
+    auto* capa = static_cast<struct mailpop3_capa*>(clist_content(it));
+    std::string name = capa->cap_name;
+    std::transform(name.begin(), name.end(), name.begin(), ::toupper);
+    names.insert(name);
+  }
+  if (list != nullptr) mailpop3_capa_resp_free(list);
+  return names;
+}
+
+Status Pop3Session::negotiate() {
+  Result<std::set<std::string>> caps = read_capabilities();
+  if (!caps) return caps.error();
+  if (settings_.tls.mode == TlsMode::starttls) {
+    // STARTTLS required means required: without STLS nothing else is sent.
+    if (caps->count("STLS") == 0) return tls_error("server offers no STARTTLS");
+    if (Status s = start_tls(); !s) return s;
+    caps = read_capabilities();  // what was said before TLS is not to be trusted
+    if (!caps) return caps.error();
+  }
+  pipelining_ = options_.use_pipelining && caps->count("PIPELINING") != 0;
+  return {};
+}
+
+Status Pop3Session::start_tls() {
+  wire_->trace_command("STLS");
+  int r = mailpop3_stls(pop_.get());
+  if (r == MAILPOP3_ERROR_STREAM) return wire_->stream_failure("waiting for the STLS reply");
+  if (r == MAILPOP3_ERROR_STLS_NOT_SUPPORTED) {
+    wire_->trace_reply(false, pop_->pop3_response);
+    const char* text = pop_->pop3_response ? pop_->pop3_response : "";
+    return tls_error("server refused STARTTLS: -ERR " + printable(text));
+  }
+  // MAILPOP3_ERROR_SSL: bytes arrived together with the +OK (CVE-2020-15953 guard).
+  if (r == MAILPOP3_ERROR_SSL) return tls_error("data injected before TLS handshake");
+  if (r != MAILPOP3_NO_ERROR) return tls_error("STARTTLS failed");
+  wire_->trace_reply(true, pop_->pop3_response);
+  return tls_upgrade(pop_->pop3_stream, settings_.server, settings_.tls, timeout());
+}
+
+Error Pop3Session::login_refused(const char* text) const {
+  if (text == nullptr) return make_error(Kind::protocol, Scope::account, "malformed login reply");
+  wire_->trace_reply(false, text);
+  std::string reply = " (-ERR " + printable(text) + ")";
+  switch (Kind kind = refusal_kind(text, Kind::auth)) {
+    case Kind::lock_busy:
+      return make_error(kind, Scope::account, "mailbox of " + who() + " is locked" + reply);
+    case Kind::server_busy:
+      return make_error(kind, Scope::account, "server " + settings_.server + " is busy" + reply);
+    case Kind::server:
+      return make_error(kind, Scope::account, "login refused for " + who() + reply);
+    default:
+      return make_error(Kind::auth, Scope::account, "authentication failed for " + who() + reply);
+  }
+}
+
+Status Pop3Session::authenticate() {
+  if (!safe_credential(settings_.username)) {
+    return make_error(Kind::config, Scope::account, "unusable POP3 user name for " + who());
+  }
+  wire_->trace_command("USER " + printable(settings_.username));
+  int r = mailpop3_user(pop_.get(), settings_.username.c_str());
+  if (r == MAILPOP3_ERROR_STREAM) return wire_->stream_failure("waiting for the USER reply");
+  if (r != MAILPOP3_NO_ERROR) return login_refused(pop_->pop3_response);
+  wire_->trace_reply(true, pop_->pop3_response);
+
+  if (!settings_.password) return make_error(Kind::config, Scope::account, "no password for " + who());
+  Result<std::string> password = settings_.password();  // only now: it may run a command
+  if (!password) return password.error();
+  std::string& secret = *password;
+  if (!safe_credential(secret)) {
+    OPENSSL_cleanse(secret.data(), secret.size());
+    return make_error(Kind::config, Scope::account,
+                      "unusable password for " + who() + " (empty, over 400 octets or multi-line)");
+  }
+  if (settings_.tls.mode == TlsMode::none) {
+    log_.warning(settings_.account + ": sending the password without TLS");
+  }
+  wire_->trace_command("PASS ********");
+  r = mailpop3_pass(pop_.get(), secret.c_str());
+  OPENSSL_cleanse(secret.data(), secret.size());
+  if (r == MAILPOP3_ERROR_STREAM) return wire_->stream_failure("waiting for the PASS reply");
+  if (r != MAILPOP3_NO_ERROR) return login_refused(pop_->pop3_response);
+  wire_->trace_reply(true, pop_->pop3_response);
+  return {};
+}
+
+Result<FolderListing> Pop3Session::list(const std::string& folder) {
+  if (!ready_) return make_error(Kind::internal, Scope::account, "POP3 session not open");
+  if (folder != "INBOX") {
+    return make_error(Kind::config, Scope::mailbox, "POP3 has only INBOX, not " + folder);
+  }
+  if (wire_->buffered() != 0) {
+    return fail(make_error(Kind::protocol, Scope::account, "unexpected data from the server"));
+  }
+  wire_->trace_command("LIST");
+  wire_->trace_command("UIDL");
+  carray* table = nullptr;
+  int r = mailpop3_list(pop_.get(), &table);
+  if (r == MAILPOP3_ERROR_STREAM) return fail(wire_->stream_failure("reading LIST and UIDL"));
+  if (r != MAILPOP3_NO_ERROR || table == nullptr) {
+    const char* text = pop_->pop3_response ? pop_->pop3_response : "";
+    return make_error(Kind::server, Scope::account, "LIST refused: -ERR " + printable(text));
+  }
+  wire_->trace_reply(true, pop_->pop3_response);
+  FolderListing listing;
+  std::set<std::string> seen;
+  for (unsigned i = 0; i < carray_count(table); ++i) {
+    auto* info = static_cast<mailpop3_msg_info*>(carray_get(table, i));
+    if (info == nullptr || info->msg_deleted) continue;
+    if (info->msg_uidl == nullptr) {
+      return make_error(Kind::protocol, Scope::account,
+                        "server gives no UIDL: cannot tell new messages from old ones");
+    }
+    std::string uid = info->msg_uidl;
+    std::string problem = uid_problem(uid, seen);
+    std::string number = std::to_string(info->msg_index);
+    if (!problem.empty()) {
+      listing.rejected.push_back("message " + number + ": " + problem);
+      log_.warning(settings_.account + ": message " + number + " skipped: " + problem);
+      continue;
+    }
+    listing.messages.push_back({"INBOX", info->msg_index, std::move(uid), info->msg_size});
+  }
+  return listing;
+}
+
+Status Pop3Session::retrieve(std::span<const MessageRef> refs, const OnMessage& on_message) {
+  if (!ready_) return make_error(Kind::internal, Scope::account, "POP3 session not open");
+  std::size_t window = pipelining_ ? std::max<std::size_t>(options_.window, 1) : 1;
+  std::size_t sent = 0, received = 0;
+  uint64_t bytes_in_flight = 0;
+  bool stopped = false;
+  while (received < refs.size()) {
+    // Keep the pipe full: up to `window` RETRs and about window_bytes of message in flight.
+    while (!stopped && sent < refs.size() && sent - received < window &&
+           (sent == received || bytes_in_flight + refs[sent].size <= options_.window_bytes)) {
+      if (Status s = wire_->send("RETR " + std::to_string(refs[sent].number)); !s) {
+        return fail(s.error());
+      }
+      bytes_in_flight += refs[sent].size;
+      ++sent;
+    }
+    if (received == sent) break;  // stopped, and every reply is read
+    if (Status s = wire_->flush(); !s) return fail(s.error());
+    const MessageRef& ref = refs[received];
+    Result<Pop3Reply> reply = wire_->read_status();
+    if (!reply) return fail(reply.error());
+    Result<std::string> message = make_error(
+        Kind::server, Scope::message,
+        "RETR " + std::to_string(ref.number) + " refused: -ERR " + printable(reply->text));
+    if (reply->ok) {
+      message = wire_->read_body(static_cast<std::size_t>(ref.size) * 2 + (1u << 20));
+      if (!message) return fail(message.error());
+    }
+    bytes_in_flight -= ref.size;
+    ++received;
+    // After a stop the replies already asked for are still read, to keep the stream in step.
+    if (!stopped && !on_message(ref, std::move(message))) stopped = true;
+  }
+  return {};
+}
+
+Status Pop3Session::dele_window(std::span<const MessageRef> refs, std::size_t& sent,
+                                std::size_t& received, Status& first_refusal) {
+  std::size_t window = pipelining_ ? std::max<std::size_t>(options_.window, 1) : 1;
+  while (sent < refs.size() && sent - received < window) {
+    if (Status s = wire_->send("DELE " + std::to_string(refs[sent].number)); !s) return s;
+    ++sent;
+  }
+  if (Status s = wire_->flush(); !s) return s;
+  Result<Pop3Reply> reply = wire_->read_status();
+  if (!reply) return reply.error();
+  if (reply->ok) {
+    ++deletions_;
+  } else if (first_refusal.ok()) {  // report the first refusal, go on with the rest
+    first_refusal = make_error(Kind::server, Scope::message,
+                               "DELE " + std::to_string(refs[received].number) +
+                                   " refused: -ERR " + printable(reply->text));
+  }
+  ++received;
+  return {};
+}
+
+Status Pop3Session::acknowledge(std::span<const MessageRef> refs, bool remove) {
+  if (!remove) return {};  // POP3 has no \Seen: the UID store remembers kept messages
+  if (!ready_) return make_error(Kind::internal, Scope::account, "POP3 session not open");
+  std::size_t sent = 0, received = 0;
+  Status first_refusal;
+  while (received < refs.size()) {
+    if (Status s = dele_window(refs, sent, received, first_refusal); !s) return fail(s.error());
+  }
+  return first_refusal;
+}
+
+Status Pop3Session::close() {
+  if (!pop_) return {};
+  std::size_t deletions = std::exchange(deletions_, 0);
+  std::string lost = std::to_string(deletions) + " deletion(s) not committed: ";
+  if (!ready_) {
+    drop();
+    if (deletions == 0) return {};
+    return make_error(Kind::connect, Scope::account, lost + "the connection failed before QUIT");
+  }
+  Status sent = wire_->send("QUIT");
+  if (sent) sent = wire_->flush();
+  Result<Pop3Reply> reply = sent ? wire_->read_status() : Result<Pop3Reply>(sent.error());
+  drop();
+  if (deletions == 0) return {};
+  if (!reply) {
+    Error error = reply.error();
+    error.text = lost + error.text;
+    return error;
+  }
+  if (!reply->ok) {
+    return make_error(Kind::server, Scope::account,
+                      lost + "QUIT refused: -ERR " + printable(reply->text));
+  }
+  log_.verbose(settings_.account + ": " + std::to_string(deletions) + " message(s) deleted");
+  return {};
+}
+
+Error Pop3Session::fail(Error error) {
+  ready_ = false;
+  return error;
+}
+
+void Pop3Session::drop() {
+  wire_.reset();
+  pop_.reset();
+  ready_ = false;
+}
+
+}  // namespace
+
+std::unique_ptr<Session> make_pop3_session(const AccountSettings& settings, Log& log,
+                                           const Pop3Options& options) {
+  return std::make_unique<Pop3Session>(settings, log, options);
+}
+
+}  // namespace clamfetch::fetch

@@ -1,0 +1,69 @@
+#pragma once
+// Internal to fetch/: POP3 commands and replies on a libetpan mailstream, done by us where
+// libetpan falls short: pipelined RETR/DELE, message bodies read line by line and held once,
+// bounded reply lines, and a QUIT whose failure is reported. Also the protocol trace.
+
+#include <libetpan/libetpan.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+
+namespace clamfetch::fetch {
+
+/// A POP3 status line: +OK (ok) or -ERR, and the text after it.
+struct Pop3Reply {
+  bool ok = false;
+  std::string text;
+};
+
+/// Reads and writes one POP3 connection. Does not own the stream (the mailpop3 object does);
+/// the stream pointer stays valid across a STLS upgrade (only its low driver changes).
+/// Every blocking call is bounded by the stream's timeout. Not thread-safe.
+class Pop3Wire {
+ public:
+  /// `account` names every trace line; `timeout_seconds` is only quoted in timeout errors.
+  Pop3Wire(mailstream* stream, std::string account, Log& log, int timeout_seconds);
+
+  /// Queues a command (without CRLF) in the stream's write buffer and traces it; `shown` is
+  /// what the trace prints instead (a masked PASS). Sent by flush().
+  Status send(std::string_view command, std::string_view shown = {});
+  /// Sends everything queued. Errors: connect, timeout (Scope::account).
+  Status flush();
+  /// Reads one status line. Errors: protocol (over-long or neither +OK nor -ERR),
+  /// connect (connection closed), timeout.
+  Result<Pop3Reply> read_status();
+  /// Reads a multi-line body after +OK up to the lone ".": dot-unstuffed, line ends as sent.
+  /// Errors as read_status, and protocol when the body grows past `limit` octets.
+  Result<std::string> read_body(std::size_t limit);
+  /// Octets received but not yet consumed; must be 0 before libetpan reads this stream again.
+  std::size_t buffered() const { return buffer_.size() - pos_; }
+
+  /// Traces a command or a reply that libetpan sent or read for us.
+  void trace_command(std::string_view shown);
+  void trace_reply(bool ok, const char* text);
+
+  /// The error for a failed libetpan call or read on this stream: timeout or connect.
+  Error stream_failure(std::string_view during) const;
+
+ private:
+  /// One line with its line end, valid until the next read. Errors as read_status.
+  Result<std::string_view> read_line(std::size_t limit);
+  /// Reads more into buffer_. Errors: connect (closed), timeout.
+  Status fill(std::string_view during);
+
+  mailstream* stream_;
+  std::string account_;
+  Log& log_;
+  int timeout_seconds_;
+  std::string buffer_;
+  std::size_t pos_ = 0;
+};
+
+/// `text` made safe for one log or error line: non-printable octets as '?', at most 200.
+std::string printable(std::string_view text);
+
+}  // namespace clamfetch::fetch

@@ -1,0 +1,159 @@
+// clamd over INSTREAM: each scan opens a connection to the first clamd that answers, streams
+// the message in chunks and reads one verdict. Addresses are tried in order (fail-over).
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "scan/clamd_socket.hpp"
+#include "scan/scanner_common.hpp"
+
+namespace clamfetch::scan::detail {
+namespace {
+
+constexpr std::size_t kChunk = 64 * 1024;
+constexpr int kMaxConnectSeconds = 10;  // a dead host must not eat the whole scan timeout
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string chunk_header(std::size_t length) {
+  uint32_t be = htonl(static_cast<uint32_t>(length));
+  return std::string(reinterpret_cast<const char*>(&be), sizeof be);
+}
+
+// zINSTREAM, <4-byte BE length><data> chunks, a zero-length chunk.
+Status send_instream(int fd, std::string_view message, const Deadline& deadline) {
+  if (Status s = send_all(fd, std::string_view("zINSTREAM\0", 10), deadline); !s) return s;
+  for (std::size_t pos = 0; pos < message.size(); pos += kChunk) {
+    std::string_view chunk = message.substr(pos, kChunk);
+    if (Status s = send_all(fd, chunk_header(chunk.size()), deadline); !s) return s;
+    if (Status s = send_all(fd, chunk, deadline); !s) return s;
+  }
+  return send_all(fd, chunk_header(0), deadline);
+}
+
+// Past StreamMaxLength clamd answers "INSTREAM size limit exceeded. ERROR" and closes the
+// socket while we still write: the send fails, but the answer is there to read.
+Result<std::string> instream(int fd, std::string_view message, const Deadline& deadline) {
+  Status sent = send_instream(fd, message, deadline);
+  auto reply = read_reply(fd, deadline);
+  if (!sent && !reply) return sent.error();
+  return reply;
+}
+
+std::string trim_reply(std::string reply) {
+  while (!reply.empty() && (reply.back() == '\n' || reply.back() == '\r')) reply.pop_back();
+  return reply;
+}
+
+}  // namespace
+
+/// The verdict for one INSTREAM reply ("stream: OK", "stream: NAME FOUND", "... ERROR").
+Verdict parse_instream_reply(const std::string& raw, double seconds) {
+  std::string reply = trim_reply(raw);
+  const std::string prefix = "stream: ";
+  std::string body = reply.starts_with(prefix) ? reply.substr(prefix.size()) : reply;
+  if (body == "OK") {
+    Verdict v;
+    v.status = Verdict::Status::clean;
+    v.seconds = seconds;
+    return v;
+  }
+  if (body.size() > 6 && body.ends_with(" FOUND")) {
+    return finding(body.substr(0, body.size() - 6), seconds);
+  }
+  if (reply.ends_with("ERROR")) return error_verdict("clamd: " + reply, seconds);
+  return error_verdict("clamd: unexpected reply '" + reply + "'", seconds);
+}
+
+namespace {
+
+class ClamdScanner final : public Scanner {
+ public:
+  ClamdScanner(const Settings& settings, Log& log) : settings_(settings), log_(log) {}
+
+  Verdict scan(std::string_view message) override {
+    abort_if_poison(message);
+    if (message.size() > settings_.max_file_size) {
+      return oversize_verdict(message.size(), settings_.max_file_size);
+    }
+    auto start = std::chrono::steady_clock::now();
+    std::vector<std::string> failures;
+    for (const std::string& text : settings_.clamd) {
+      auto reply = exchange(text, [&](int fd, const Deadline& deadline) {
+        return instream(fd, message, deadline);
+      });
+      if (reply) {
+        answered_.store(true, std::memory_order_release);
+        return parse_instream_reply(*reply, seconds_since(start));
+      }
+      log_.warning("scan: clamd " + text + ": " + reply.error().text);
+      failures.push_back(text + ": " + reply.error().text);
+    }
+    return error_verdict("clamd unreachable: " + join(failures), seconds_since(start));
+  }
+
+  std::string engine_version() const override {
+    std::lock_guard lock(version_mutex_);
+    if (version_.empty()) version_ = query_version();
+    return version_.empty() ? "clamd" : version_;
+  }
+
+  bool loaded() const override { return answered_.load(std::memory_order_acquire); }
+
+ private:
+  static std::string join(const std::vector<std::string>& parts) {
+    std::string out;
+    for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
+    return out.empty() ? "no clamd address configured" : out;
+  }
+
+  // One connection to `text` running `talk`; errors before a reply mean "did not answer".
+  template <class Talk>
+  Result<std::string> exchange(const std::string& text, Talk talk) const {
+    auto address = parse_clamd_address(text);
+    if (!address) return address.error();
+    int timeout = settings_.timeout_seconds;
+    int connect_seconds = timeout > 0 ? std::min(timeout, kMaxConnectSeconds) : kMaxConnectSeconds;
+    auto fd = connect_to(*address, Deadline::after(connect_seconds));
+    if (!fd) return fd.error();
+    return talk(fd->get(), Deadline::after(timeout));
+  }
+
+  // zVERSION from the first clamd that answers; empty when none does (asked again later).
+  std::string query_version() const {
+    for (const std::string& text : settings_.clamd) {
+      auto reply = exchange(text, [](int fd, const Deadline& deadline) -> Result<std::string> {
+        if (Status s = send_all(fd, std::string_view("zVERSION\0", 9), deadline); !s) {
+          return s.error();
+        }
+        return read_reply(fd, deadline);
+      });
+      if (reply) return trim_reply(*reply);
+    }
+    return {};
+  }
+
+  const Settings settings_;
+  Log& log_;
+  std::atomic<bool> answered_{false};
+  mutable std::mutex version_mutex_;
+  mutable std::string version_;
+};
+
+}  // namespace
+
+std::unique_ptr<Scanner> make_clamd_scanner(const Settings& settings, Log& log) {
+  return std::make_unique<ClamdScanner>(settings, log);
+}
+
+}  // namespace clamfetch::scan::detail

@@ -1,0 +1,78 @@
+// A scripted server for the faults a real server cannot produce: a missing STARTTLS, bytes
+// injected after the STARTTLS OK, a bad certificate, a reply cut mid-line, a server that stops
+// answering. It listens on 127.0.0.1 (ephemeral port), accepts ONE connection, plays its
+// steps in order and records every line the client sent. Usable for POP3, IMAP and SMTP.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace clamfetch::test {
+
+/// One step of the server's side of a conversation.
+struct Step {
+  enum class Type { expect, send, start_tls, hang, close };
+  Type type = Type::close;
+  std::string text;  ///< expect: the prefix the next client line must start with; send: bytes
+  std::string cert_file, key_file;  ///< start_tls: PEM files of the server's certificate
+
+  /// Read one line from the client; it must start with `prefix` (else the script stops).
+  static Step expect(std::string prefix);
+  /// Send these bytes as they are (write "\r\n" yourself).
+  static Step send(std::string bytes);
+  /// Run a TLS server handshake with this certificate; later steps go over TLS. A failed
+  /// handshake (the client refused the certificate) ends the script.
+  static Step start_tls(std::string cert_file, std::string key_file);
+  /// Answer nothing any more; keep reading and recording until the client goes away.
+  static Step hang();
+  /// Close the connection (the script ends here anyway after its last step).
+  static Step close();
+};
+
+class TranscriptServer {
+ public:
+  /// Binds 127.0.0.1:0 and starts the server thread. Throws std::runtime_error if it cannot.
+  explicit TranscriptServer(std::vector<Step> steps);
+  /// Stops the thread (also in the middle of a hang or a wait) and closes every socket.
+  ~TranscriptServer();
+  TranscriptServer(const TranscriptServer&) = delete;
+  TranscriptServer& operator=(const TranscriptServer&) = delete;
+
+  uint16_t port() const { return port_; }
+  /// Every line received from the client so far, without its line end, in order.
+  std::vector<std::string> received() const;
+  /// True if some received line starts with `prefix` (e.g. "USER", "PASS", "a1 LOGIN").
+  bool received_line_starting(const std::string& prefix) const;
+  /// Waits up to `seconds` for the script to end (steps done, client gone, or failure).
+  bool wait_done(int seconds) const;
+  /// Empty, or why the script stopped early ("expected USER, got QUIT", "TLS handshake
+  /// failed: ...", "client closed the connection before: USER").
+  std::string failure() const;
+  /// Whether a TLS handshake of a start_tls step completed.
+  bool tls_established() const;
+
+ private:
+  struct Connection;
+  void serve();
+  void play(Connection& connection);
+  void record(std::string line);
+  void finish(std::string failure);
+
+  std::vector<Step> steps_;
+  int listen_fd_ = -1;
+  int stop_pipe_[2] = {-1, -1};
+  uint16_t port_ = 0;
+  mutable std::mutex mutex_;
+  mutable std::condition_variable done_cv_;
+  std::vector<std::string> received_;
+  std::string failure_;
+  bool done_ = false;
+  bool tls_ = false;
+  std::thread thread_;
+};
+
+}  // namespace clamfetch::test
