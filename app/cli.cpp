@@ -11,6 +11,7 @@ namespace {
 
 enum LongOnly {
   kIdle = 1000, kInvisible, kSyslog, kNoSyslog, kImport, kCheckConfig, kScan, kNoScan,
+  kQuarantine, kQuarantineShow, kRelease, kTo, kQuarantineDelete, kRcpt, kSender,
 };
 
 const option kLongOptions[] = {
@@ -39,6 +40,13 @@ const option kLongOptions[] = {
     {"check-config", no_argument, nullptr, kCheckConfig},
     {"scan", no_argument, nullptr, kScan},
     {"no-scan", no_argument, nullptr, kNoScan},
+    {"quarantine", no_argument, nullptr, kQuarantine},
+    {"quarantine-show", required_argument, nullptr, kQuarantineShow},
+    {"release", required_argument, nullptr, kRelease},
+    {"to", required_argument, nullptr, kTo},
+    {"quarantine-delete", required_argument, nullptr, kQuarantineDelete},
+    {"rcpt", required_argument, nullptr, kRcpt},
+    {"sender", required_argument, nullptr, kSender},
     {nullptr, 0, nullptr, 0},
 };
 
@@ -79,6 +87,17 @@ Status apply(Options& o, int c, const char* arg, const char* name) {
     case kCheckConfig: o.command = Command::check_config; return {};
     case kScan: o.command = Command::scan_files; return {};
     case kImport: o.command = Command::import_fetchmailrc; o.import_file = arg; return {};
+    case kQuarantine: o.command = Command::quarantine_list; return {};
+    case kQuarantineShow: o.command = Command::quarantine_show; o.quarantine_id = arg; return {};
+    case kRelease: o.command = Command::release; o.quarantine_id = arg; return {};
+    case kTo: o.release_to = arg; return {};
+    // "--quarantine-delete --all": getopt hands "--all" over as the value.
+    case kQuarantineDelete:
+      o.command = Command::quarantine_delete;
+      o.quarantine_id = std::string(arg) == "--all" || std::string(arg) == "-a" ? "*" : arg;
+      return {};
+    case kRcpt: o.rcpt.push_back(arg); return {};
+    case kSender: o.sender = arg; return {};
     default: break;
   }
   auto value = num(c == 'l' ? ULLONG_MAX : INT_MAX);
@@ -152,6 +171,11 @@ Fetch mail over POP3/IMAP, scan it with ClamAV, deliver it to the local MTA.
       --check-config    validate the rc file and print the effective configuration
       --scan FILE...    scan local message files (clamscan's output and exit codes)
       --no-scan         deliver without scanning (benchmarks; X-Virus-Status: Unscanned)
+      --rcpt ADDR, --sender ADDR  with --scan: also print the allowlist decision
+      --quarantine      list quarantined messages (id first)
+      --quarantine-show ID        the facts and header block of one
+      --release ID [--to ADDR]    deliver the original to its recipients (or ADDR), unscanned
+      --quarantine-delete ID|--all
   -V, --version, -h, --help
 
 Exit codes (fetchmail's): 0 mail retrieved, 1 no mail, 2 connect/TLS error, 3 auth failed,

@@ -17,6 +17,10 @@ enum class Command {
   import_fetchmailrc,
   scan_files,
   quit_daemon,
+  quarantine_list,    ///< --quarantine
+  quarantine_show,    ///< --quarantine-show ID
+  release,            ///< --release ID [--to ADDRESS]
+  quarantine_delete,  ///< --quarantine-delete ID | --all
 };
 
 struct Options {
@@ -41,6 +45,10 @@ struct Options {
   std::string import_file;         ///< --import-fetchmailrc FILE
   std::vector<std::string> servers;  ///< poll only these servers
   std::vector<std::string> files;    ///< --scan FILE...
+  std::string quarantine_id;         ///< --quarantine-show/--release/--quarantine-delete; "*" = --all
+  std::string release_to;            ///< --to ADDRESS
+  std::vector<std::string> rcpt;     ///< --scan --rcpt ADDRESS (allowlist decision)
+  std::string sender;                ///< --scan --sender ADDRESS
 };
 
 /// Parse argv. Errors: Kind::config with a one-line message naming the bad option.

@@ -55,11 +55,28 @@ static Result<std::string> read_input(const std::string& file) {
   return buf.str();
 }
 
-int scan_files(const rc::Config& config, const std::string& state_dir,
-               const std::vector<std::string>& files, Log& log) {
+// With --rcpt/--sender: what the allowlist would decide for that envelope.
+static void print_allowlist_decision(const rc::Config& config, const Options& options) {
+  auto allowlist = scan::Allowlist::parse(config.scan.allowlist, config.path);
+  if (!allowlist) {
+    std::printf("allowlist: %s\n", allowlist.error().text.c_str());
+    return;
+  }
+  if (!config.scan.allowlist_file.empty()) {
+    if (auto more = scan::Allowlist::load_file(config.scan.allowlist_file); more) allowlist->merge(*more);
+  }
+  std::string rcpts;
+  for (const auto& r : options.rcpt) rcpts += (rcpts.empty() ? "" : ",") + r;
+  bool skip = allowlist->skips(options.sender, options.rcpt);
+  std::printf("allowlist: sender <%s> recipients <%s>: %s\n", options.sender.c_str(), rcpts.c_str(),
+              skip ? "allowlisted, would not be scanned" : "would be scanned");
+}
+
+int scan_files(const rc::Config& config, const std::string& state_dir, const Options& options, Log& log) {
+  if (!options.rcpt.empty() || !options.sender.empty()) print_allowlist_decision(config, options);
   auto scanner = scan::make_scanner(scan_settings(config.scan, state_dir), log);
   int code = 0;
-  for (const auto& file : files) {
+  for (const auto& file : options.files) {
     auto data = read_input(file);
     if (!data) {
       std::printf("%s: %s ERROR\n", file.c_str(), data.error().text.c_str());

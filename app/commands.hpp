@@ -19,8 +19,18 @@ int import_fetchmailrc(const std::string& path);
 
 /// --scan FILE...: clamscan's output ("FILE: OK", "FILE: NAME FOUND") and exit codes
 /// (0 all clean, 1 something found, 2 an error).
-int scan_files(const rc::Config& config, const std::string& state_dir,
-               const std::vector<std::string>& files, Log& log);
+int scan_files(const rc::Config& config, const std::string& state_dir, const Options& options, Log& log);
+
+/// --quarantine: one line per entry (id, date, account, sender, recipients, virus, size).
+int quarantine_list(const rc::Config& config, const std::string& state_dir);
+/// --quarantine-show ID: the facts and the original's header block. Exit 1: no such id.
+int quarantine_show(const rc::Config& config, const std::string& state_dir, const std::string& id);
+/// --release ID [--to ADDRESS]: deliver the original, unscanned, with X-Virus-Status:
+/// Released; the entry goes only after the MTA's 2xx. Exit 10 when the MTA did not take it.
+int quarantine_release(const rc::Config& config, const std::string& state_dir, const std::string& id,
+                       const std::string& to, Log& log);
+/// --quarantine-delete ID, or every entry for "*".
+int quarantine_delete(const rc::Config& config, const std::string& state_dir, const std::string& id);
 
 /// -q: stop the daemon whose pid is in the state directory's lock file. Exit 0 when it
 /// stopped, 1 when none was running.

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "app/route.hpp"
+#include "app/quarantine.hpp"
 #include "app/settings.hpp"
 #include "app/virus_action.hpp"
 #include "core/headers.hpp"
@@ -37,8 +38,10 @@ const char* kVersion = CLAMFETCH_VERSION;
 // One worker's state: its MTA connections, by target.
 class Handler {
  public:
-  Handler(const rc::Config& config, scan::Scanner* scanner, const scan::Allowlist& allowlist, Log& log)
-      : config_(config), scanner_(scanner), allowlist_(allowlist), log_(log), host_(host_name()) {}
+  Handler(const rc::Config& config, scan::Scanner* scanner, const scan::Allowlist& allowlist,
+          const std::string& quarantine_dir, Log& log)
+      : config_(config), scanner_(scanner), allowlist_(allowlist), log_(log), host_(host_name()),
+        quarantine_(quarantine_dir) {}
   ~Handler() {
     for (auto& [name, transport] : transports_) transport->close();
   }
@@ -60,6 +63,7 @@ class Handler {
   Log& log_;
   std::string host_;
   std::map<std::string, std::unique_ptr<deliver::Transport>> transports_;
+  Quarantine quarantine_;
 };
 
 Verdict Handler::scan(const Job& job) {
@@ -145,6 +149,9 @@ Result Handler::refused(const Job& job, const deliver::Outcome& outcome, AfterMt
   return r;
 }
 
+// Infected mail: the original into the quarantine, a report to the postmaster; the
+// original leaves the server only after both. A rerun after a kill finds the entry and
+// does not report twice.
 Result Handler::divert(const Job& job, const Verdict& verdict) {
   const auto& user = *job.account->user;
   const auto& m = job.message;
@@ -160,19 +167,43 @@ Result Handler::divert(const Job& job, const Verdict& verdict) {
   facts.scanned_at = std::time(nullptr);
   facts.postmaster = postmaster_address(config_);
   facts.version = kVersion;
-  if (!config_.scan.virus_action.empty()) {
-    run_virus_action(config_.scan.virus_action, facts, log_);
-  }
+
+  QuarantineEntry entry{"", facts.scanned_at, job.account->name, m.key, m.uid, m.envelope_from,
+                        m.recipients, facts.virus, m.data.size(), facts.message_id, facts.subject, false};
+  auto stored = quarantine_.put(std::move(entry), m.data);
+  if (!stored) return {false, "deferred", {}, stored.error()};
+  if (stored->reported) return {true, "already quarantined as " + stored->id, {}, {}};
+  facts.quarantine_id = stored->id;
+  facts.release_command = "clamfetch --release " + stored->id;
+
+  if (!config_.scan.virus_action.empty()) run_virus_action(config_.scan.virus_action, facts, log_);
   std::string report = deliver::build_report(facts, m.data);
   auto outcome = send(user, deliver::Envelope{"", {facts.postmaster}}, report);
-  Result r{after_secondary(outcome) == AfterMta::acknowledge, "diverted to " + facts.postmaster,
-           outcome.reply, {}};
-  if (!r.acknowledge) {
-    r.result = "deferred";
-    r.error = make_error(Kind::mta, Scope::message,
-                         "postmaster report for " + m.key + " not accepted: " + outcome.reply.text);
+  if (after_secondary(outcome) != AfterMta::acknowledge) {
+    return {false, "deferred", outcome.reply,
+            make_error(Kind::mta, Scope::message,
+                       "postmaster report for " + m.key + " not accepted: " + outcome.reply.text)};
   }
-  return r;
+  if (auto marked = quarantine_.mark_reported(stored->id); !marked) {
+    return {false, "deferred", outcome.reply, marked.error()};
+  }
+  return {true, "diverted to " + facts.postmaster + ", quarantined as " + stored->id, outcome.reply, {}};
+}
+
+// clamav-milter's LogInfected / LogClean: basic names account, UID and verdict; full adds
+// the envelope, Subject and Message-ID.
+std::string scan_detail(const Job& job, const Verdict& verdict, rc::LogDetail detail) {
+  const auto& m = job.message;
+  std::string line = "scan: account=" + job.account->name + " uid=" + job.ref.uid + " size=" +
+                     std::to_string(m.data.size()) + " verdict=" + describe(verdict) +
+                     " time=" + std::to_string(static_cast<int>(verdict.seconds * 1000)) + "ms";
+  if (detail == rc::LogDetail::full) {
+    std::string rcpts;
+    for (const auto& r : m.recipients) rcpts += (rcpts.empty() ? "" : ",") + r;
+    line += " from=<" + m.envelope_from + "> to=<" + rcpts + "> subject=\"" +
+            headers::value(m.data, "Subject") + "\" message-id=" + headers::value(m.data, "Message-ID");
+  }
+  return line;
 }
 
 void Handler::log_outcome(const Job& job, const Verdict& verdict, const Result& r) {
@@ -189,10 +220,10 @@ void Handler::log_outcome(const Job& job, const Verdict& verdict, const Result& 
                      describe(verdict) + " result=" + r.result;
   if (r.reply.code != 0) line += " reply=" + std::to_string(r.reply.code);
   log_.verbose(line);
-  if (verdict.status == Verdict::Status::infected && config_.scan.log_infected != rc::LogDetail::off) {
-    log_.info("virus found: account=" + acct.name + " uid=" + job.ref.uid + " virus=" + verdict.virus +
-              " result=" + r.result);
-  }
+  bool infected = verdict.status == Verdict::Status::infected;
+  rc::LogDetail detail = infected ? config_.scan.log_infected : config_.scan.log_clean;
+  bool scanned = infected || verdict.status == Verdict::Status::clean;
+  if (scanned && detail != rc::LogDetail::off) log_.info(scan_detail(job, verdict, detail));
   if (r.error) log_.error(acct.name + ": " + r.error->text);
 }
 
@@ -231,8 +262,8 @@ void Handler::handle(Job& job) {
 }  // namespace
 
 DeliveryPool::DeliveryPool(const rc::Config& config, scan::Scanner* scanner,
-                           const scan::Allowlist& allowlist, Log& log)
-    : config_(config), scanner_(scanner), allowlist_(allowlist), log_(log),
+                           const scan::Allowlist& allowlist, std::string quarantine_dir, Log& log)
+    : config_(config), scanner_(scanner), allowlist_(allowlist), quarantine_dir_(std::move(quarantine_dir)), log_(log),
       queue_(2 * config.global.smtp_sessions + 2, 256u << 20) {
   unsigned n = config.global.smtp_sessions == 0 ? 1 : config.global.smtp_sessions;
   for (unsigned i = 0; i < n; ++i) workers_.emplace_back([this] { work(); });
@@ -253,7 +284,7 @@ void DeliveryPool::submit(Job job) {
 }
 
 void DeliveryPool::work() {
-  Handler handler(config_, scanner_, allowlist_, log_);
+  Handler handler(config_, scanner_, allowlist_, quarantine_dir_, log_);
   while (auto job = queue_.pop()) {
     handler.handle(*job);
     auto& acct = *job->account;

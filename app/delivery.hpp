@@ -53,7 +53,7 @@ class DeliveryPool {
  public:
   /// `scanner` may be null when scanning is disabled. Starts global.smtp_sessions workers.
   DeliveryPool(const rc::Config& config, scan::Scanner* scanner, const scan::Allowlist& allowlist,
-               Log& log);
+               std::string quarantine_dir, Log& log);
   /// Finishes queued jobs, closes MTA connections, joins the workers.
   ~DeliveryPool();
   DeliveryPool(const DeliveryPool&) = delete;
@@ -68,6 +68,7 @@ class DeliveryPool {
   const rc::Config& config_;
   scan::Scanner* scanner_;
   const scan::Allowlist& allowlist_;
+  std::string quarantine_dir_;
   Log& log_;
   WorkQueue<Job> queue_;
   std::vector<std::thread> workers_;

@@ -77,7 +77,15 @@ int main(int argc, char** argv) {
   }
 
   std::string state_dir = state_directory();
-  if (options.command == Command::scan_files) return scan_files(config, state_dir, options.files, log);
+  switch (options.command) {
+    case Command::scan_files: return scan_files(config, state_dir, options, log);
+    case Command::quarantine_list: return quarantine_list(config, state_dir);
+    case Command::quarantine_show: return quarantine_show(config, state_dir, options.quarantine_id);
+    case Command::release:
+      return quarantine_release(config, state_dir, options.quarantine_id, options.release_to, log);
+    case Command::quarantine_delete: return quarantine_delete(config, state_dir, options.quarantine_id);
+    default: break;
+  }
 
   // One instance per state directory: cron overlap is harmless.
   auto lock = InstanceLock::acquire(state_dir);

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <ctime>
 #include <set>
 #include <thread>
 
 #include "app/delivery.hpp"
+#include "app/quarantine.hpp"
 #include "app/settings.hpp"
 #include "core/headers.hpp"
 #include "fetch/fetch.hpp"
@@ -215,6 +217,18 @@ Poller::Poller(const rc::Config& config, std::string state_dir, Log& log)
 
 Poller::~Poller() = default;
 
+void Poller::expire_quarantine() {
+  Quarantine quarantine(quarantine_directory(config_, state_dir_));
+  auto removed = quarantine.expire(config_.scan.quarantine_keep_seconds, std::time(nullptr));
+  if (!removed) {
+    log_.error(removed.error().text);
+    return;
+  }
+  for (const auto& e : *removed) {
+    log_.info("quarantine: expired " + e.id + " (" + e.virus + ", " + e.account + ", uid " + e.uid + ")");
+  }
+}
+
 int Poller::poll_once(const PollOptions& options) {
   struct Task { const rc::Poll* poll; const rc::User* user; int code = 1; };
   std::vector<Task> tasks;
@@ -225,7 +239,8 @@ int Poller::poll_once(const PollOptions& options) {
     }
     for (const auto& user : poll.users) tasks.push_back({&poll, &user});
   }
-  DeliveryPool pool(config_, scanner_.get(), allowlist_, log_);
+  expire_quarantine();
+  DeliveryPool pool(config_, scanner_.get(), allowlist_, quarantine_directory(config_, state_dir_), log_);
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
     for (std::size_t i = next++; i < tasks.size(); i = next++) {

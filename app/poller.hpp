@@ -32,6 +32,9 @@ class Poller {
   scan::Scanner* scanner() { return scanner_.get(); }
 
  private:
+  /// Entries older than scan.quarantine_keep leave at the start of each poll, logged.
+  void expire_quarantine();
+
   const rc::Config& config_;
   std::string state_dir_;
   Log& log_;

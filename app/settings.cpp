@@ -104,6 +104,13 @@ std::string default_rcfile() {
   return home_directory() + "/.clamfetch.toml";
 }
 
+std::string quarantine_directory(const rc::Config& config, const std::string& state_dir) {
+  const std::string& dir = config.scan.quarantine_dir;
+  if (dir.empty()) return state_dir + "/quarantine";
+  if (dir.rfind("~/", 0) == 0) return home_directory() + dir.substr(1);
+  return dir;
+}
+
 std::string host_name() {
   char name[256] = {};
   if (gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";

@@ -29,6 +29,8 @@ deliver::ClientSettings deliver_settings(const rc::MtaTarget& target, const rc::
 std::string state_directory();
 /// -f, else $CLAMFETCH_HOME/clamfetch.toml, else ~/.clamfetch.toml.
 std::string default_rcfile();
+/// scan.quarantine_dir, else <state_dir>/quarantine.
+std::string quarantine_directory(const rc::Config& config, const std::string& state_dir);
 /// This host's name (for Received, X-Virus-Scanned, reports).
 std::string host_name();
 /// The postmaster: global.postmaster, else the login name of the user running clamfetch.

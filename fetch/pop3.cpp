@@ -20,10 +20,12 @@ namespace clamfetch::fetch {
 namespace {
 
 /// Drops the connection without QUIT: on an error path nothing may be committed.
+/// mailpop3_free runs mailpop3_quit, which sends QUIT only in the AUTHORIZATION and
+/// TRANSACTION states; state 0 (POP3_STATE_DISCONNECTED, private to libetpan 1.9) makes it
+/// just close the stream and free the message table.
 struct Pop3Free {
   void operator()(mailpop3* pop) const {
-    if (pop->pop3_stream != nullptr) mailstream_close(pop->pop3_stream);
-    pop->pop3_stream = nullptr;
+    pop->pop3_state = 0;
     mailpop3_free(pop);
   }
 };
@@ -94,6 +96,7 @@ class Pop3Session final : public Session {
   bool pipelining_ = false;
   bool ready_ = false;         ///< authenticated, and the stream is in step
   std::size_t deletions_ = 0;  ///< DELEs the server accepted, committed by QUIT
+  std::set<uint32_t> deleted_;  ///< their numbers: a later list() leaves them out
 };
 
 Status Pop3Session::open() {
@@ -269,7 +272,7 @@ Result<FolderListing> Pop3Session::list(const std::string& folder) {
   std::set<std::string> seen;
   for (unsigned i = 0; i < carray_count(table); ++i) {
     auto* info = static_cast<mailpop3_msg_info*>(carray_get(table, i));
-    if (info == nullptr || info->msg_deleted) continue;
+    if (info == nullptr || deleted_.count(info->msg_index) != 0) continue;
     if (info->msg_uidl == nullptr) {
       return make_error(Kind::protocol, Scope::account,
                         "server gives no UIDL: cannot tell new messages from old ones");
@@ -312,7 +315,8 @@ Status Pop3Session::retrieve(std::span<const MessageRef> refs, const OnMessage& 
         Kind::server, Scope::message,
         "RETR " + std::to_string(ref.number) + " refused: -ERR " + printable(reply->text));
     if (reply->ok) {
-      message = wire_->read_body(static_cast<std::size_t>(ref.size) * 2 + (1u << 20));
+      auto size = static_cast<std::size_t>(ref.size);
+      message = wire_->read_body(size, size * 2 + (1u << 20));
       if (!message) return fail(message.error());
     }
     bytes_in_flight -= ref.size;
@@ -335,6 +339,7 @@ Status Pop3Session::dele_window(std::span<const MessageRef> refs, std::size_t& s
   if (!reply) return reply.error();
   if (reply->ok) {
     ++deletions_;
+    deleted_.insert(refs[received].number);
   } else if (first_refusal.ok()) {  // report the first refusal, go on with the rest
     first_refusal = make_error(Kind::server, Scope::message,
                                "DELE " + std::to_string(refs[received].number) +
@@ -358,6 +363,7 @@ Status Pop3Session::acknowledge(std::span<const MessageRef> refs, bool remove) {
 Status Pop3Session::close() {
   if (!pop_) return {};
   std::size_t deletions = std::exchange(deletions_, 0);
+  deleted_.clear();
   std::string lost = std::to_string(deletions) + " deletion(s) not committed: ";
   if (!ready_) {
     drop();

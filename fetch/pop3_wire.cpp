@@ -13,6 +13,7 @@ namespace {
 /// RFC 2449 allows 512 octets for a status line; servers with long texts get some slack.
 constexpr std::size_t kMaxStatusLine = 2048;
 constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kMaxReserve = 64 << 20;
 
 Error protocol_error(std::string text) {
   return make_error(Kind::protocol, Scope::account, std::move(text));
@@ -130,8 +131,11 @@ Result<Pop3Reply> Pop3Wire::read_status() {
   return reply;
 }
 
-Result<std::string> Pop3Wire::read_body(std::size_t limit) {
+Result<std::string> Pop3Wire::read_body(std::size_t expected, std::size_t limit) {
   std::string body;
+  // One allocation of the announced size instead of doublings that leave freed copies in
+  // the heap; capped so that a lying LIST cannot make us reserve gigabytes.
+  body.reserve(std::min({expected, limit, kMaxReserve}));
   for (;;) {
     // The terminating ".\r\n" itself is read with a little room past the limit.
     Result<std::string_view> line = read_line(limit - std::min(limit, body.size()) + 3);

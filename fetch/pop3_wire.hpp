@@ -37,8 +37,9 @@ class Pop3Wire {
   /// connect (connection closed), timeout.
   Result<Pop3Reply> read_status();
   /// Reads a multi-line body after +OK up to the lone ".": dot-unstuffed, line ends as sent.
-  /// Errors as read_status, and protocol when the body grows past `limit` octets.
-  Result<std::string> read_body(std::size_t limit);
+  /// `expected` (the announced size) is reserved up front. Errors as read_status, and
+  /// protocol when the body grows past `limit` octets.
+  Result<std::string> read_body(std::size_t expected, std::size_t limit);
   /// Octets received but not yet consumed; must be 0 before libetpan reads this stream again.
   std::size_t buffered() const { return buffer_.size() - pos_; }
 

@@ -291,8 +291,14 @@ Error handshake_error(SSL* ssl, const std::string& host) {
   return tls_error("TLS handshake failed: connection closed by the server");
 }
 
+/// timeout_seconds, or libetpan's global delay when it is 0: no phase ever waits forever.
+Deadline phase_deadline(int timeout_seconds) {
+  return Deadline::after(timeout_seconds > 0 ? timeout_seconds
+                                             : static_cast<int>(mailstream_network_delay.tv_sec));
+}
+
 Status handshake(SSL* ssl, int fd, const std::string& host, int timeout_seconds) {
-  Deadline deadline = Deadline::after(timeout_seconds);
+  Deadline deadline = phase_deadline(timeout_seconds);
   for (;;) {
     ERR_clear_error();
     int r = SSL_connect(ssl);
@@ -378,7 +384,7 @@ Result<int> tcp_connect(const std::string& host, uint16_t port, int timeout_seco
     return make_error(Kind::dns, Scope::account, "cannot resolve " + host + ": " + why);
   }
   AddrinfoPtr list(found);
-  Deadline deadline = Deadline::after(timeout_seconds);
+  Deadline deadline = phase_deadline(timeout_seconds);
   std::string where = host + ":" + std::to_string(port);
   Error last = make_error(Kind::connect, Scope::account, "no address");
   for (const addrinfo* ai = list.get(); ai != nullptr; ai = ai->ai_next) {

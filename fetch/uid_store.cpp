@@ -98,10 +98,16 @@ bool parse_flag(const std::string& flag, bool& pending_delete) {
   return true;
 }
 
+Status fsync_dir(const std::string& dir);
+std::string dir_of(const std::string& path) { return path.substr(0, path.rfind('/')); }
+
 Status make_dir(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return state_error("cannot create directory", dir, errno);
+  if (::mkdir(dir.c_str(), 0700) == 0) {
+    // The new directory's entry must reach the disk before files in it are trusted.
+    std::string parent = dir.find('/') == std::string::npos ? "." : dir_of(dir);
+    return fsync_dir(parent.empty() ? "/" : parent);
   }
+  if (errno != EEXIST) return state_error("cannot create directory", dir, errno);
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) return state_error("cannot create directory", dir, errno);
   if (!S_ISDIR(st.st_mode)) return state_error("cannot create directory", dir, ENOTDIR);
@@ -163,8 +169,6 @@ std::vector<std::string> split(const std::string& line) {
   for (std::string token; in >> token;) tokens.push_back(token);
   return tokens;
 }
-
-std::string dir_of(const std::string& path) { return path.substr(0, path.rfind('/')); }
 
 }  // namespace
 

@@ -82,11 +82,15 @@ class Emitter {
   std::string address(const std::string& local, unsigned line, const char* what);
   void global();
   void defaults_section(const Server& d);
-  std::string user_options(const Options& o, const Options& effective, const char* indent);
+  std::string user_options(const Options& o, const Options& effective, const char* indent, unsigned line);
   std::optional<std::string> smtphost(const Options& o);
   Tls tls(const Options& o);
   void tls_warnings(const Options& o, const Server& server);
-  std::string user_block(const User& user, const Server& poll, const Options& effective, const Options& own);
+  struct Block;
+  std::string user_block(const User& user, const Server& poll, const Options& effective, std::string& username);
+  std::optional<std::string> protocol_of(const Server& server, const Server* d);
+  Block poll_head(const Server& server, const Server* d, const std::string& protocol, std::optional<int64_t> port,
+                  const Options& first);
   void poll(const Server& server);
 
   const Rc& rc_;
@@ -95,7 +99,7 @@ class Emitter {
   std::string out_;
   const Server* shared_defaults_ = nullptr;
   /// server, protocol, port -> index into blocks_ (fetchmail allows one server in several polls).
-  std::map<std::tuple<std::string, std::string, int64_t>, size_t> seen_;
+  std::map<std::tuple<std::string, std::string, int64_t, bool>, size_t> seen_;
   struct Block {
     std::string head, users;
     std::vector<std::string> usernames;
@@ -203,7 +207,8 @@ void Emitter::tls_warnings(const Options& o, const Server& server) {
   }
 }
 
-std::string Emitter::user_options(const Options& o, const Options& effective, const char* indent) {
+std::string Emitter::user_options(const Options& o, const Options& effective, const char* indent,
+                                  unsigned at) {
   std::string out;
   auto line = [&](const std::string& key, const std::string& value) { out += indent + key + " = " + value + "\n"; };
   if (o.keep) line("keep", *o.keep ? "true" : "false");
@@ -215,7 +220,7 @@ std::string Emitter::user_options(const Options& o, const Options& effective, co
   auto count = [&](const char* key, const std::optional<int64_t>& value) {
     if (!value) return;
     if (*value < 0) {
-      warn(o.smtphost_line, std::string(key) + " " + std::to_string(*value) + " not carried over: it must not be negative");
+      warn(at, std::string(key) + " " + std::to_string(*value) + " not carried over: it must not be negative");
       return;
     }
     line(key, std::to_string(*value));
@@ -238,14 +243,16 @@ std::string Emitter::user_options(const Options& o, const Options& effective, co
 void Emitter::defaults_section(const Server& d) {
   std::string body;
   if (d.timeout && *d.timeout > 0) body += "timeout = " + std::to_string(*d.timeout) + "\n";
-  if (!d.users.empty()) body += user_options(d.users[0].options, d.users[0].options, "");
+  if (!d.users.empty()) body += user_options(d.users[0].options, d.users[0].options, "", d.line);
   if (body.empty()) return;
   out_ += "[defaults]   # fetchmail line " + std::to_string(d.line) + "\n" + body + "\n";
 }
 
-std::string Emitter::user_block(const User& user, const Server& poll, const Options& effective, const Options& own) {
+std::string Emitter::user_block(const User& user, const Server& poll, const Options& effective,
+                                std::string& username) {
   unsigned line = user.line ? user.line : poll.line;
-  std::string username = user.remote ? *user.remote : !user.locals.empty() ? user.locals.front() : invoking_user();
+  const Options& own = user.options;
+  username = user.remote ? *user.remote : !user.locals.empty() ? user.locals.front() : invoking_user();
   if (!user.remote && user.locals.empty()) {
     warn(line, "no user name for " + poll.name + ": fetchmail uses your login name, imported as " + quoted(username));
   }
@@ -262,68 +269,85 @@ std::string Emitter::user_block(const User& user, const Server& poll, const Opti
                    " (fetchmail asks for it or reads ~/.netrc): add password or password_command");
   }
   out += "  is = " + quoted(address(local, line, "local name")) + "\n";
-  out += user_options(shared_defaults_ ? own : effective, effective, "  ");
+  out += user_options(shared_defaults_ ? own : effective, effective, "  ", line);
   return out;
+}
+
+/// The clamfetch protocol for a poll; nothing (and a warning) when it cannot be carried over.
+std::optional<std::string> Emitter::protocol_of(const Server& server, const Server* d) {
+  std::string protocol = server.protocol ? *server.protocol : d && d->protocol ? *d->protocol : "auto";
+  unsigned line = server.protocol ? server.protocol_line : server.line;
+  if (protocol == "etrn" || protocol == "odmr" || protocol == "pop2") {
+    warn(line, "poll " + server.name + " not carried over: protocol " + protocol + " is not supported");
+    return std::nullopt;
+  }
+  if (protocol != "pop3" && protocol != "imap") {
+    std::string as = protocol == "auto" ? "imap" : "pop3";
+    warn(line, "protocol " + protocol + " of " + server.name + " imported as " + as +
+                   (protocol == "auto" ? " (fetchmail's auto tries IMAP first)" : " with USER/PASS inside TLS"));
+    protocol = as;
+  }
+  return protocol;
+}
+
+Emitter::Block Emitter::poll_head(const Server& server, const Server* d, const std::string& protocol,
+                                  std::optional<int64_t> port, const Options& first) {
+  Block b;
+  b.tls = tls(first);
+  const Tls& t = b.tls;
+  b.commented = server.skip;
+  b.head = "[[poll]]   # fetchmail line " + std::to_string(server.line) + "\nserver = " + quoted(server.name) +
+           "\nprotocol = " + quoted(protocol) + "\n";
+  if (port) b.head += "port = " + std::to_string(*port) + "\n";
+  b.head += "tls = " + quoted(t.mode) + (t.mode == "starttls" ? "   # fetchmail without ssl: STARTTLS, required\n" : "\n");
+  if (t.allow_plaintext) b.head += "allow_plaintext = true   # fetchmail: sslproto ''\n";
+  if (!t.ca_file.empty()) b.head += "ca_file = " + quoted(t.ca_file) + "\n";
+  if (!t.fingerprint.empty()) b.head += "fingerprint = " + quoted(t.fingerprint) + "\n";
+  if (t.min_tls == "1.3") b.head += "min_tls = \"1.3\"\n";
+  // With a shared [defaults] its timeout is written there; otherwise into each poll.
+  std::optional<int64_t> timeout = server.timeout ? server.timeout : shared_defaults_ || !d ? std::nullopt : d->timeout;
+  if (timeout && *timeout > 0) b.head += "timeout = " + std::to_string(*timeout) + "\n";
+  if (timeout && *timeout <= 0) {
+    warn(server.line, "timeout " + std::to_string(*timeout) + " not carried over: clamfetch needs a timeout");
+  }
+  tls_warnings(first, server);
+  if (server.skip) {
+    warn(server.line, "poll " + server.name + " is a skip entry: emitted commented out (uncomment it to poll this server)");
+  }
+  return b;
 }
 
 void Emitter::poll(const Server& server) {
   const Server* d = server.defaults >= 0 ? &rc_.defaults[static_cast<size_t>(server.defaults)] : nullptr;
   const Options* defaults = d && !d->users.empty() ? &d->users[0].options : nullptr;
-  std::string protocol = server.protocol ? *server.protocol : d && d->protocol ? *d->protocol : "auto";
-  unsigned proto_line = server.protocol ? server.protocol_line : server.line;
-  if (protocol == "etrn" || protocol == "odmr" || protocol == "pop2") {
-    warn(proto_line, "poll " + server.name + " not carried over: protocol " + protocol + " is not supported");
-    return;
-  }
-  if (protocol != "pop3" && protocol != "imap") {
-    std::string as = protocol == "auto" ? "imap" : "pop3";
-    warn(proto_line, "protocol " + protocol + " of " + server.name + " imported as " + as +
-                         (protocol == "auto" ? " (fetchmail's auto tries IMAP first)" : " with USER/PASS inside TLS"));
-    protocol = as;
-  }
+  auto protocol = protocol_of(server, d);
+  if (!protocol) return;
   std::vector<User> users = server.users;
   if (users.empty()) users.push_back(User{});
   Options first = merged(users[0].options, defaults);
-  Tls t = tls(first);
+  std::string mode = tls(first).mode;
   std::optional<int64_t> port = server.port ? server.port : d ? d->port : std::nullopt;
-  int64_t effective_port = port ? *port : protocol == "pop3" ? (t.mode == "implicit" ? 995 : 110)
-                                                            : (t.mode == "implicit" ? 993 : 143);
-  auto key = std::make_tuple(server.name, protocol, effective_port);
-  auto [it, fresh] = seen_.emplace(key, blocks_.size());
-  if (fresh) {
-    Block b;
-    b.tls = t;
-    b.commented = server.skip;
-    b.head = "[[poll]]   # fetchmail line " + std::to_string(server.line) + "\nserver = " + quoted(server.name) +
-             "\nprotocol = " + quoted(protocol) + "\n";
-    if (port) b.head += "port = " + std::to_string(*port) + "\n";
-    b.head += "tls = " + quoted(t.mode) + (t.mode == "starttls" ? "   # fetchmail without ssl: STARTTLS, required\n" : "\n");
-    if (t.allow_plaintext) b.head += "allow_plaintext = true   # fetchmail: sslproto ''\n";
-    if (!t.ca_file.empty()) b.head += "ca_file = " + quoted(t.ca_file) + "\n";
-    if (!t.fingerprint.empty()) b.head += "fingerprint = " + quoted(t.fingerprint) + "\n";
-    if (t.min_tls == "1.3") b.head += "min_tls = \"1.3\"\n";
-    std::optional<int64_t> timeout = server.timeout ? server.timeout : shared_defaults_ || !d ? std::nullopt : d->timeout;
-    if (timeout && *timeout > 0) b.head += "timeout = " + std::to_string(*timeout) + "\n";
-    if (timeout && *timeout <= 0) warn(server.line, "timeout " + std::to_string(*timeout) + " not carried over: clamfetch needs a timeout");
-    tls_warnings(first, server);
-    if (server.skip) warn(server.line, "poll " + server.name + " is a skip entry: emitted commented out (uncomment it to poll this server)");
-    blocks_.push_back(std::move(b));
-  }
+  int64_t effective_port = port ? *port : *protocol == "pop3" ? (mode == "implicit" ? 995 : 110)
+                                                              : (mode == "implicit" ? 993 : 143);
+  // fetchmail allows one server in several polls; clamfetch wants one [[poll]] with its users.
+  auto [it, fresh] = seen_.emplace(std::make_tuple(server.name, *protocol, effective_port, server.skip), blocks_.size());
+  if (fresh) blocks_.push_back(poll_head(server, d, *protocol, port, first));
   Block& block = blocks_[it->second];
   for (const User& user : users) {
+    unsigned line = user.line ? user.line : server.line;
     Options effective = merged(user.options, defaults);
     if (!(tls(effective) == block.tls)) {
-      warn(user.line ? user.line : server.line, "TLS settings of a user of " + server.name +
-                                                    " differ from the first user's: clamfetch has one TLS setting per server, the first user's is used");
+      warn(line, "TLS settings of a user of " + server.name +
+                     " differ from the first user's: clamfetch has one TLS setting per server, the first user's is used");
     }
-    std::string block_text = user_block(user, server, effective, user.options);
-    std::string username = block_text.substr(0, block_text.find('\n', block_text.find("username")));
+    std::string username;
+    std::string text = user_block(user, server, effective, username);
     if (std::find(block.usernames.begin(), block.usernames.end(), username) != block.usernames.end()) {
-      warn(user.line ? user.line : server.line, "duplicate user in " + server.name + " not carried over");
+      warn(line, "duplicate user " + username + " of " + server.name + " not carried over");
       continue;
     }
     block.usernames.push_back(username);
-    block.users += "\n" + block_text;
+    block.users += "\n" + text;
   }
 }
 

@@ -126,6 +126,9 @@ class Parser {
   bool server_option(Server& server, bool& handled);
   bool user_entry(Server& server);
   bool user_option(User& user, bool& handled);
+  bool negated_user_option(User& user, bool& handled);
+  bool recipient_option(User& user);
+  bool valued_user_option(Options& o, bool& handled);
   bool mapping(User& user);
   bool ssl_option(const Token& t, bool negated, Options& o);
 
@@ -408,76 +411,89 @@ bool Parser::ssl_option(const Token& k, bool negated, Options& o) {
   return true;
 }
 
-bool Parser::user_option(User& user, bool& handled) {
-  handled = true;
-  bool negated = at("no");
-  const Token& k = negated ? peek(1) : peek();
+/// `no keep`, `no ssl`, ...: the user option after `no`.
+bool Parser::negated_user_option(User& user, bool& handled) {
+  const Token& k = peek(1);
+  auto uncarried = kUncarriedUser.find(k.text);
+  bool plain_flag = uncarried != kUncarriedUser.end() && uncarried->second.arg == Arg::none;
+  if (k.text != "keep" && k.text != "fetchall" && k.text != "ssl" && k.text != "sslcertck" && !plain_flag) {
+    return decline(handled);
+  }
+  next();
+  next();
+  if (k.text == "keep") user.options.keep = false;
+  if (k.text == "fetchall") user.options.fetchall = false;
+  return ssl_option(k, true, user.options);  // other flags: turning off what clamfetch does not do
+}
+
+/// `is`/`to` NAME there (the remote name), or a list of local names [here].
+bool Parser::recipient_option(User& user) {
+  const Token& k = next();
+  if (peek().type == Token::Type::string && at("there", 1)) {
+    user.remote = next().text;
+    next();
+    return true;
+  }
+  if (peek().type != Token::Type::string) {
+    return fail(peek(), "expected a local name after '" + k.spelled + "', got " + shown(peek()));
+  }
+  if (!mapping(user)) return false;
+  if (at("here")) next();
+  return true;
+}
+
+/// Options with values: password, folders, smtphost, antispam, limit, fetchlimit, batchlimit.
+bool Parser::valued_user_option(Options& o, bool& handled) {
+  const Token& k = peek();
   const std::string& w = k.text;
-  Options& o = user.options;
-  if (k.type != Token::Type::keyword) return decline(handled);
-  if (negated) {
-    auto uncarried = kUncarriedUser.find(w);
-    bool plain_flag = uncarried != kUncarriedUser.end() && uncarried->second.arg == Arg::none;
-    if (w != "keep" && w != "fetchall" && w != "ssl" && w != "sslcertck" && !plain_flag) return decline(handled);
-    next();
-    next();
-    if (w == "keep") o.keep = false;
-    if (w == "fetchall") o.fetchall = false;
-    return ssl_option(k, true, o);
-  }
-  if (w == "ssl" || w == "sslproto" || w == "sslcertck" || w == "sslcertfile" || w == "sslfingerprint") {
-    next();
-    return ssl_option(k, false, o);
-  }
-  if (w == "is" || w == "to") {
-    next();
-    if (peek().type == Token::Type::string && at("there", 1)) {
-      user.remote = next().text;
-      next();
-      return true;
-    }
-    if (peek().type != Token::Type::string) return fail(peek(), "expected a local name after '" + w + "', got " + shown(peek()));
-    if (!mapping(user)) return false;
-    if (at("here")) next();
-    return true;
-  }
-  if (w == "keep" || w == "fetchall" || w == "lmtp") {
-    next();
-    (w == "keep" ? o.keep : w == "fetchall" ? o.fetchall : o.lmtp) = true;
-    return true;
-  }
   if (w == "password") {
     next();
     std::string value;
     if (!string(value, "password")) return false;
     o.password = value;
-    return true;
-  }
-  if (w == "folders" || w == "smtphost") {
+  } else if (w == "folders" || w == "smtphost") {
     next();
     if (w == "smtphost") o.smtphost_line = k.line;
     std::vector<std::string> list;
-    if (!strings(list, w.c_str())) return false;
+    if (!strings(list, k.spelled.c_str())) return false;
     (w == "folders" ? o.folders : o.smtphosts) = std::move(list);
-    return true;
-  }
-  if (w == "antispam") {
+  } else if (w == "antispam") {
     next();
-    std::vector<int64_t> codes;
-    int64_t code = 0;
-    if (!number(code, "antispam")) return false;
-    codes.push_back(code);
+    std::vector<int64_t> codes(1);
+    if (!number(codes[0], "antispam")) return false;
     while (peek().type == Token::Type::number) codes.push_back(next().number);
     o.antispam = std::move(codes);
-    return true;
-  }
-  if (w == "limit" || w == "fetchlimit" || w == "batchlimit") {
+  } else if (w == "limit" || w == "fetchlimit" || w == "batchlimit") {
     next();
     int64_t value = 0;
     if (!number(value, w.c_str())) return false;
     (w == "limit" ? o.limit : w == "fetchlimit" ? o.fetchlimit : o.batchlimit) = value;
+  } else {
+    return decline(handled);
+  }
+  return true;
+}
+
+bool Parser::user_option(User& user, bool& handled) {
+  handled = true;
+  const Token& k = peek();
+  const std::string& w = k.text;
+  Options& o = user.options;
+  if (k.type != Token::Type::keyword) return decline(handled);
+  if (w == "no") return negated_user_option(user, handled);
+  if (w == "ssl" || w == "sslproto" || w == "sslcertck" || w == "sslcertfile" || w == "sslfingerprint") {
+    next();
+    return ssl_option(k, false, o);
+  }
+  if (w == "is" || w == "to") return recipient_option(user);
+  if (w == "keep" || w == "fetchall" || w == "lmtp") {
+    next();
+    (w == "keep" ? o.keep : w == "fetchall" ? o.fetchall : o.lmtp) = true;
     return true;
   }
+  if (!valued_user_option(o, handled)) return false;
+  if (handled) return true;
+  handled = true;
   auto uncarried = kUncarriedUser.find(w);
   if (uncarried == kUncarriedUser.end()) return decline(handled);
   next();

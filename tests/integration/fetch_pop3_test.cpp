@@ -229,6 +229,10 @@ TEST_CASE("without pipelining, one command at a time gives the same bytes; parti
   std::vector<MessageRef> odd;
   for (std::size_t i = 0; i < got.refs.size(); i += 2) odd.push_back(got.refs[i]);
   REQUIRE(session->acknowledge(odd, true).ok());
+  Result<FolderListing> after = session->list("INBOX");  // DELE'd ones are gone from the list
+  REQUIRE(after.ok());
+  CHECK(after->messages.size() == seeded.size() - odd.size());
+  CHECK(after->messages.front().number == 2);
   REQUIRE(session->close().ok());
 
   std::vector<std::string> lines = trace.lines();

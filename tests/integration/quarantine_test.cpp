@@ -1,0 +1,200 @@
+// Quarantine, release and --scan, against the real Dovecot + Postfix and libclamav, with
+// clamfetch run as the fixture's unprivileged user.
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "support/clamfetch_user.hpp"
+#include "support/servers.hpp"
+
+using namespace clamfetch::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// The false-positive marker of the test signatures, spelled out in two halves.
+std::string fp_marker() { return std::string("CLAMFETCH-FALSE-") + "POSITIVE-MARKER"; }
+
+std::string false_positive(const std::string& id) {
+  std::string msg = make_message(id, 500);
+  return msg + "Quarterly figures attached. " + fp_marker() + "\r\n";
+}
+
+std::vector<std::string> ids_in(const std::string& listing) {
+  std::vector<std::string> ids;
+  std::regex line("^([0-9a-f]{12})  ");
+  std::istringstream in(listing);
+  for (std::string l; std::getline(in, l);) {
+    std::smatch m;
+    if (std::regex_search(l, m, line)) ids.push_back(m[1]);
+  }
+  return ids;
+}
+
+std::string id_of(const std::string& listing, const std::string& virus) {
+  std::istringstream in(listing);
+  for (std::string l; std::getline(in, l);) {
+    if (contains(l, virus)) return l.substr(0, 12);
+  }
+  return "";
+}
+
+std::size_t count_with(const std::vector<std::string>& files, const std::string& needle) {
+  return std::count_if(files.begin(), files.end(), [&](const auto& f) { return contains(f, needle); });
+}
+
+}  // namespace
+
+TEST_CASE("infected and false-positive mail is quarantined, listed, released, deleted") {
+  MailServers servers;
+  ClamfetchUser user(servers);
+  std::string fp = false_positive("fp1@q");
+  servers.seed("pop3userid1", infected_message("eicar1@q"));
+  servers.seed("pop3userid1", fp);
+  user.write_rc(user.standard_rc());
+
+  auto run1 = user.clamfetch({"-v"});
+  INFO(run1.err);
+  REQUIRE(run1.exit_code == 0);
+  servers.wait_queue_empty();
+  CHECK(servers.delivered("virtualuser1").empty());
+  auto reports = servers.delivered("postmaster");
+  REQUIRE(reports.size() == 2);
+  CHECK(servers.remote_messages("pop3userid1").empty());
+
+  auto list = user.clamfetch({"--quarantine"});
+  INFO(list.out);
+  CHECK(list.exit_code == 0);
+  auto ids = ids_in(list.out);
+  REQUIRE(ids.size() == 2);
+  std::string fp_id = id_of(list.out, "Clamfetch.Test.FalsePositive");
+  std::string eicar_id = id_of(list.out, "Clamfetch.Test.EICAR");
+  REQUIRE(!fp_id.empty());
+  REQUIRE(!eicar_id.empty());
+  // Each report names its quarantine id and the command that releases it.
+  CHECK(count_with(reports, "clamfetch --release " + fp_id) == 1);
+  CHECK(count_with(reports, "clamfetch --release " + eicar_id) == 1);
+
+  // Files: directory 0700, entries 0600.
+  std::string qdir = user.home() + "/quarantine";
+  struct stat st {};
+  REQUIRE(stat(qdir.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0700);
+  REQUIRE(stat((qdir + "/" + fp_id + ".eml").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+
+  auto show = user.clamfetch({"--quarantine-show", fp_id});
+  CHECK(show.exit_code == 0);
+  CHECK(contains(show.out, "Message-ID: <fp1@q>"));
+  CHECK(contains(show.out, "Virus Name: Clamfetch.Test.FalsePositive"));
+
+  // Release with Postfix down: exit 10, entry kept.
+  servers.stop_postfix();
+  auto down = user.clamfetch({"--release", fp_id});
+  CHECK(down.exit_code == 10);
+  CHECK(ids_in(user.clamfetch({"--quarantine"}).out).size() == 2);
+  servers.start_postfix();
+
+  auto released = user.clamfetch({"--release", fp_id});
+  INFO(released.err);
+  CHECK(released.exit_code == 0);
+  servers.wait_queue_empty();
+  auto got = servers.delivered("virtualuser1");
+  REQUIRE(got.size() == 1);
+  CHECK(contains(got[0], "X-Virus-Status: Released (Clamfetch.Test.FalsePositive"));
+  CHECK(body_of(lf_to_crlf(got[0])) == body_of(fp));
+  auto after = ids_in(user.clamfetch({"--quarantine"}).out);
+  CHECK(after == std::vector<std::string>{eicar_id});
+
+  auto unknown = user.clamfetch({"--release", "0123456789ab"});
+  CHECK(unknown.exit_code == 1);
+  CHECK(contains(unknown.err, "no quarantined message with id 0123456789ab"));
+
+  CHECK(user.clamfetch({"--quarantine-delete", "--all"}).exit_code == 0);
+  auto empty = user.clamfetch({"--quarantine"});
+  CHECK(contains(empty.out, "quarantine is empty"));
+}
+
+TEST_CASE("a run killed after the report but before the acknowledge sends no second report") {
+  MailServers servers;
+  ClamfetchUser user(servers);
+  servers.seed("pop3userid1", infected_message("eicar2@q"));
+  user.write_rc(user.standard_rc());
+  // -k leaves it on the server as a kill before DELE/QUIT would; removing the UID store
+  // makes the next run see it as new, exactly as a kill before the UID record would.
+  REQUIRE(user.clamfetch({"-k"}).exit_code == 0);
+  servers.wait_queue_empty();
+  REQUIRE(servers.delivered("postmaster").size() == 1);
+  fs::remove_all(user.home() + "/uids");
+  REQUIRE(servers.remote_messages("pop3userid1").size() == 1);
+
+  auto second = user.clamfetch({"-v"});
+  INFO(second.err);
+  CHECK(second.exit_code == 0);
+  CHECK(contains(second.err, "already quarantined"));
+  servers.wait_queue_empty();
+  CHECK(servers.delivered("postmaster").size() == 1);
+  CHECK(servers.remote_messages("pop3userid1").empty());
+}
+
+TEST_CASE("quarantine_keep expires old entries and only those") {
+  MailServers servers;
+  ClamfetchUser user(servers);
+  servers.seed("pop3userid1", infected_message("old@q"));
+  servers.seed("pop3userid1", false_positive("new@q"));
+  user.write_rc(user.standard_rc("pop3", "implicit", "", "") + "");
+  REQUIRE(user.clamfetch({}).exit_code == 0);
+  auto list = user.clamfetch({"--quarantine"}).out;
+  std::string old_id = id_of(list, "Clamfetch.Test.EICAR");
+  std::string new_id = id_of(list, "Clamfetch.Test.FalsePositive");
+  REQUIRE(!old_id.empty());
+  // Age one entry by 31 days.
+  std::string meta = user.home() + "/quarantine/" + old_id + ".meta";
+  std::string text = read_file(meta);
+  auto pos = text.find("date=");
+  auto end = text.find('\n', pos);
+  long date = std::stol(text.substr(pos + 5, end - pos - 5));
+  text.replace(pos, end - pos, "date=" + std::to_string(date - 31L * 86400));
+  std::ofstream(meta, std::ios::trunc) << text;
+
+  auto run = user.clamfetch({});
+  INFO(run.err);
+  CHECK(contains(run.err, "quarantine: expired " + old_id));
+  CHECK(ids_in(user.clamfetch({"--quarantine"}).out) == std::vector<std::string>{new_id});
+  CHECK_FALSE(fs::exists(user.home() + "/quarantine/" + old_id + ".eml"));
+}
+
+TEST_CASE("--scan prints clamscan's lines and exit codes, and the allowlist decision") {
+  MailServers servers;
+  ClamfetchUser user(servers);
+  user.write_rc(user.standard_rc() + "");
+  std::string dir = user.home();
+  std::ofstream(dir + "/clean.eml") << make_message("c@scan", 1000);
+  std::ofstream(dir + "/virus.eml") << infected_message("v@scan");
+  auto clean = user.clamfetch({"--scan", dir + "/clean.eml"});
+  CHECK(clean.exit_code == 0);
+  CHECK(contains(clean.out, dir + "/clean.eml: OK"));
+  auto found = user.clamfetch({"--scan", dir + "/clean.eml", dir + "/virus.eml"});
+  CHECK(found.exit_code == 1);
+  CHECK(contains(found.out, dir + "/virus.eml: Clamfetch.Test.EICAR.UNOFFICIAL FOUND"));
+  auto missing = user.clamfetch({"--scan", dir + "/nope.eml"});
+  CHECK(missing.exit_code == 2);
+
+  std::string rc = user.standard_rc();
+  rc.replace(rc.find("[scan]\n"), 7, "[scan]\nallowlist = [\"To:^trusted@example\\\\.com$\", \"From:^scanner@lab\\\\.example$\"]\n");
+  user.write_rc(rc);
+  auto to = user.clamfetch({"--scan", "--rcpt", "trusted@example.com", dir + "/clean.eml"});
+  CHECK(contains(to.out, "allowlisted, would not be scanned"));
+  auto mixed = user.clamfetch({"--scan", "--rcpt", "trusted@example.com", "--rcpt", "other@example.com", dir + "/clean.eml"});
+  CHECK(contains(mixed.out, "would be scanned"));
+  auto from = user.clamfetch({"--scan", "--sender", "scanner@lab.example", "--rcpt", "other@example.com", dir + "/clean.eml"});
+  CHECK(contains(from.out, "allowlisted, would not be scanned"));
+}
