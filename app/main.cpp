@@ -22,8 +22,16 @@ using namespace clamfetch::app;
 
 namespace {
 
+// Prints each line of the error (the rc parser reports several at once) and maps it to
+// fetchmail's exit code.
 int fail(const Error& e) {
-  std::fprintf(stderr, "clamfetch: %s\n", e.text.c_str());
+  std::size_t start = 0;
+  while (start <= e.text.size()) {
+    std::size_t end = e.text.find('\n', start);
+    if (end == std::string::npos) end = e.text.size();
+    std::fprintf(stderr, "clamfetch: %.*s\n", static_cast<int>(end - start), e.text.c_str() + start);
+    start = end + 1;
+  }
   return exit_code(e.kind);
 }
 

@@ -75,9 +75,9 @@ Message make_message(const rc::Poll& poll, const rc::User& user, const fetch::Me
 
 class AccountPoll {
  public:
-  AccountPoll(const rc::Config& config, const rc::Poll& poll, const rc::User& user,
-              const std::string& state_dir, DeliveryPool* pool, Log& log)
-      : config_(config), poll_(poll), user_(user), state_dir_(state_dir), pool_(pool), log_(log),
+  AccountPoll(const rc::Poll& poll, const rc::User& user, const std::string& state_dir,
+              DeliveryPool* pool, Log& log)
+      : poll_(poll), user_(user), state_dir_(state_dir), pool_(pool), log_(log),
         name_(account_name(poll, user)) {}
 
   AccountOutcome run(bool check_only);
@@ -87,7 +87,6 @@ class AccountPoll {
                 bool check_only, AccountOutcome& out);
   Status transfer(fetch::Session& session, AccountRun& run, const Plan& plan);
 
-  const rc::Config& config_;
   const rc::Poll& poll_;
   const rc::User& user_;
   const std::string& state_dir_;
@@ -244,7 +243,7 @@ int Poller::poll_once(const PollOptions& options) {
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
     for (std::size_t i = next++; i < tasks.size(); i = next++) {
-      AccountPoll account(config_, *tasks[i].poll, *tasks[i].user, state_dir_, &pool, log_);
+      AccountPoll account(*tasks[i].poll, *tasks[i].user, state_dir_, &pool, log_);
       auto out = account.run(options.check_only);
       if (out.error) log_.error(out.error->text);
       tasks[i].code = account_exit_code(out, options.check_only);
