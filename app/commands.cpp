@@ -17,10 +17,14 @@
 
 namespace clamfetch::app {
 
-int print_version() {
+int print_version(const std::string& rcfile) {
   std::printf("clamfetch %s\n", CLAMFETCH_VERSION);
   std::printf("  %s\n", fetch::library_versions().c_str());
   std::printf("  libclamav %s\n", scan::library_version().c_str());
+  // The signature database of the rc file, if there is a readable one: its version and date.
+  if (auto config = rc::load(rcfile); config && config->scan.enabled && config->scan.clamd.empty()) {
+    std::printf("  signatures: %s\n", scan::database_description(config->scan.database).c_str());
+  }
   return 0;
 }
 

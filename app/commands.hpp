@@ -11,8 +11,9 @@
 
 namespace clamfetch::app {
 
-/// --version: clamfetch's, libetpan's, libclamav's and OpenSSL's versions. Exit 0.
-int print_version();
+/// --version: clamfetch's, libetpan's, libclamav's and OpenSSL's versions, and the rc file's
+/// signature database (version and date from its headers) when one is readable. Exit 0.
+int print_version(const std::string& rcfile);
 
 /// --import-fetchmailrc FILE: the TOML on stdout, warnings on stderr. Exit 0, or 5.
 int import_fetchmailrc(const std::string& path);

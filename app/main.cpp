@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   // Commands that need no rc file.
   switch (options.command) {
     case Command::help: std::fputs(usage().c_str(), stdout); return 0;
-    case Command::version: return print_version();
+    case Command::version: return print_version(options.rcfile.empty() ? default_rcfile() : options.rcfile);
     case Command::import_fetchmailrc: return import_fetchmailrc(options.import_file);
     case Command::quit_daemon: return quit_daemon(state_directory());
     default: break;

@@ -106,4 +106,8 @@ std::string status_header(const Verdict& verdict);
 /// libclamav's version ("1.4.6") for --version.
 std::string library_version();
 
+/// For --version: the official databases' versions and dates read from their CVD headers
+/// (cheap: the signatures are not loaded), and the number of unofficial signature files.
+std::string database_description(const std::string& database);
+
 }  // namespace clamfetch::scan

@@ -149,7 +149,7 @@ void open_ok(Session& session) {
 
 }  // namespace
 
-TEST_CASE("POP3S: 50 messages come back byte for byte, pipelined; DELE + QUIT empties it") {
+TEST_CASE("POP3S: 50 messages byte for byte and pipelined DELE + QUIT empties the mailbox") {
   std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> seeded = seeded_messages("pop3s");
   servers().seed("pop3userid1", seeded);
@@ -185,7 +185,7 @@ TEST_CASE("POP3S: 50 messages come back byte for byte, pipelined; DELE + QUIT em
   for (const std::string& line : lines) CHECK(line.find("pop3userid1@localhost: ") != std::string::npos);
 }
 
-TEST_CASE("POP3+STLS: byte for byte, and keep leaves every message on the server") {
+TEST_CASE("POP3+STLS: byte for byte and keep leaves every message on the server") {
   std::vector<std::string> seeded = seeded_messages("stls");
   servers().seed("pop3userid2", seeded);
   TraceLog trace;
@@ -216,7 +216,7 @@ TEST_CASE("POP3+STLS: byte for byte, and keep leaves every message on the server
   REQUIRE(again->close().ok());
 }
 
-TEST_CASE("without pipelining, one command at a time gives the same bytes; partial delete") {
+TEST_CASE("without pipelining: the same bytes and only acknowledged messages deleted") {
   std::vector<std::string> seeded = seeded_messages("lockstep");
   servers().seed("pop3userid3", seeded);
   TraceLog trace;
@@ -356,7 +356,7 @@ struct FakeRun {
 
 }  // namespace
 
-TEST_CASE("over-long and non-printable UIDs are rejected per message, the rest is listed") {
+TEST_CASE("an over-long UID is rejected per message and the rest is listed") {
   std::string long_uid(71, 'u');
   FakeRun run(logged_in("1 " + long_uid + "\r\n2 good-uid\r\n"));
   Result<FolderListing> listing = run.session->list("INBOX");
@@ -374,7 +374,7 @@ TEST_CASE("a server without UIDL cannot be tracked: Kind::protocol") {
   CHECK(listing.error().kind == Kind::protocol);
 }
 
-TEST_CASE("RETR faults: -ERR is per message, malformed or cut replies end the session") {
+TEST_CASE("RETR faults: -ERR is per message while malformed or cut replies end the session") {
   std::vector<Step> script = logged_in("1 a\r\n2 b\r\n");
   std::string expected_text;
   Kind expected_kind = Kind::protocol;
@@ -427,7 +427,7 @@ TEST_CASE("RETR faults: -ERR is per message, malformed or cut replies end the se
   }
 }
 
-TEST_CASE("RFC 3206 codes: [IN-USE] is lock_busy, [SYS/TEMP] is server_busy") {
+TEST_CASE("RFC 3206 response codes: IN-USE is lock_busy and SYS/TEMP is server_busy") {
   auto [reply, kind] = GENERATE(std::pair{std::string("-ERR [IN-USE] locked\r\n"), Kind::lock_busy},
                                 std::pair{std::string("-ERR [SYS/TEMP] later\r\n"), Kind::server_busy},
                                 std::pair{std::string("-ERR [AUTH] no\r\n"), Kind::auth});

@@ -119,7 +119,7 @@ std::vector<Step> pop3s_script(const std::string& cert, const std::string& key) 
 
 }  // namespace
 
-TEST_CASE("a certificate not signed by the configured CA: Kind::tls, Dovecot sees no login") {
+TEST_CASE("a certificate not signed by the configured CA is Kind::tls and Dovecot sees no login") {
   AccountSettings settings = dovecot_pop3s("pop3userid8");
   settings.tls.ca_file = env("OTHER_CA_FILE");
   SECTION("POP3S") {
@@ -139,7 +139,7 @@ TEST_CASE("a certificate not signed by the configured CA: Kind::tls, Dovecot see
   check_dovecot_saw_no_login("pop3userid8");
 }
 
-TEST_CASE("the right CA verifies, also for an IP literal the certificate names") {
+TEST_CASE("the right CA verifies also for an IP literal the certificate names") {
   AccountSettings settings = dovecot_pop3s("pop3userid9");
   Status opened = open_session(settings);
   INFO((opened ? "" : opened.error().text));
@@ -150,7 +150,7 @@ TEST_CASE("the right CA verifies, also for an IP literal the certificate names")
   CHECK(opened.ok());
 }
 
-TEST_CASE("a pinned fingerprint: the right one passes, a wrong one is refused before login") {
+TEST_CASE("a pinned fingerprint: the right one passes and a wrong one is refused before login") {
   AccountSettings settings = dovecot_pop3s("pop3userid0");
   std::string pin = pin_of(env("SERVER_CERT"));
   SECTION("right pin") {
@@ -171,7 +171,7 @@ TEST_CASE("a pinned fingerprint: the right one passes, a wrong one is refused be
   }
 }
 
-TEST_CASE("a certificate for another host name: host name mismatch, no USER sent") {
+TEST_CASE("a certificate for another host name is a host name mismatch and no USER is sent") {
   SECTION("by name") {
     TranscriptServer fake(pop3s_script(env("WRONGHOST_CERT"), env("WRONGHOST_KEY")));
     Status opened = open_session(fake_account(fake, TlsMode::implicit));
@@ -194,7 +194,7 @@ TEST_CASE("a certificate for another host name: host name mismatch, no USER sent
   }
 }
 
-TEST_CASE("an expired certificate: Kind::tls with the reason, no USER sent") {
+TEST_CASE("an expired certificate is Kind::tls with the reason and no USER is sent") {
   TranscriptServer fake(pop3s_script(env("EXPIRED_CERT"), env("EXPIRED_KEY")));
   Status opened = open_session(fake_account(fake, TlsMode::implicit));
   REQUIRE_FALSE(opened.ok());
@@ -204,7 +204,7 @@ TEST_CASE("an expired certificate: Kind::tls with the reason, no USER sent") {
   CHECK(fake.received().empty());
 }
 
-TEST_CASE("the fake with the good certificate logs in: the failure cases above are real") {
+TEST_CASE("the fake with the good certificate logs in so the failure cases above are real") {
   TranscriptServer fake(pop3s_script(env("SERVER_CERT"), env("SERVER_KEY")));
   Status opened = open_session(fake_account(fake, TlsMode::implicit));
   INFO((opened ? "" : opened.error().text));
@@ -214,7 +214,7 @@ TEST_CASE("the fake with the good certificate logs in: the failure cases above a
   CHECK(fake.received_line_starting("USER fakeuser"));
 }
 
-TEST_CASE("starttls against a server without STLS: refused, nothing but CAPA sent") {
+TEST_CASE("starttls against a server without STLS is refused with nothing but CAPA sent") {
   TranscriptServer fake({Step::send(kGreeting), Step::expect("CAPA"),
                          Step::send("+OK\r\nUIDL\r\nUSER\r\n.\r\n"), Step::hang()});
   Status opened = open_session(fake_account(fake, TlsMode::starttls));
@@ -225,7 +225,7 @@ TEST_CASE("starttls against a server without STLS: refused, nothing but CAPA sen
   CHECK(fake.received() == std::vector<std::string>{"CAPA"});
 }
 
-TEST_CASE("starttls refused by the server: Kind::tls, no USER sent") {
+TEST_CASE("starttls refused by the server is Kind::tls and no USER is sent") {
   TranscriptServer fake({Step::send(kGreeting), Step::expect("CAPA"), Step::send(kCapaWithStls),
                          Step::expect("STLS"), Step::send("-ERR not today\r\n"), Step::hang()});
   Status opened = open_session(fake_account(fake, TlsMode::starttls));
@@ -250,7 +250,7 @@ TEST_CASE("bytes injected after the STLS OK abort the session before the handsha
   CHECK(fake.received() == std::vector<std::string>{"CAPA", "STLS"});
 }
 
-TEST_CASE("starttls with a good server: CAPA is read again over TLS before USER") {
+TEST_CASE("starttls with a good server reads CAPA again over TLS before USER") {
   TranscriptServer fake({Step::send(kGreeting), Step::expect("CAPA"), Step::send(kCapaWithStls),
                          Step::expect("STLS"), Step::send("+OK Begin TLS\r\n"),
                          Step::start_tls(env("SERVER_CERT"), env("SERVER_KEY")),
@@ -294,7 +294,7 @@ TEST_CASE("a server that stops answering gives Kind::timeout within timeout + 5 
   CHECK(took < 2 + 5);
 }
 
-TEST_CASE("a reply cut mid-line and a closed connection: an error, no crash, no USER") {
+TEST_CASE("a reply cut mid-line and a closed connection give an error and no USER") {
   TranscriptServer fake({Step::start_tls(env("SERVER_CERT"), env("SERVER_KEY")),
                          Step::send("+OK greeting cut"), Step::close()});
   Status opened = open_session(fake_account(fake, TlsMode::implicit));

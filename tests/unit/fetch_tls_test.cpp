@@ -70,7 +70,7 @@ TEST_CASE("a refused connection is Kind::connect naming host and port") {
   CHECK(fd.error().text == "connect to 127.0.0.1:" + std::to_string(port) + ": Connection refused");
 }
 
-TEST_CASE("a silent peer makes a read fail after the timeout, flagged as a timeout") {
+TEST_CASE("a silent peer makes a read fail after the timeout flagged as a timeout") {
   SocketPair pair;
   mailstream* stream = plain_stream(pair.take_client(), 1);
   REQUIRE(stream != nullptr);
@@ -84,7 +84,7 @@ TEST_CASE("a silent peer makes a read fail after the timeout, flagged as a timeo
   mailstream_close(stream);
 }
 
-TEST_CASE("a peer that closes is end of stream, not a timeout") {
+TEST_CASE("a peer that closes is end of stream and not a timeout") {
   SocketPair pair;
   mailstream* stream = plain_stream(pair.take_client(), 5);
   REQUIRE(stream != nullptr);
@@ -130,7 +130,7 @@ TEST_CASE("a TLS handshake with a server that answers garbage fails as Kind::tls
   CHECK(low.error().text.rfind("TLS handshake failed: ", 0) == 0);
 }
 
-TEST_CASE("bytes buffered before STARTTLS abort the upgrade; nothing is sent") {
+TEST_CASE("bytes buffered before STARTTLS abort the upgrade and nothing is sent") {
   SocketPair pair;
   mailstream* stream = plain_stream(pair.take_client(), 5);
   REQUIRE(stream != nullptr);

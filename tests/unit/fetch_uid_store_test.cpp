@@ -61,7 +61,7 @@ std::string slurp(const fs::path& path) {
 
 }  // namespace
 
-TEST_CASE("recorded UIDs survive save and reopen, with their pending-delete flag") {
+TEST_CASE("recorded UIDs survive save and reopen with their pending-delete flag") {
   TempDir tmp;
   {
     UidStore store = open_store(tmp.path);
@@ -81,7 +81,7 @@ TEST_CASE("recorded UIDs survive save and reopen, with their pending-delete flag
   CHECK_FALSE(store.delivered("Lists/clam av", "000000016b02d66b"));
 }
 
-TEST_CASE("files are 0600 in a 0700 directory, named by a hash of the account") {
+TEST_CASE("files are 0600 in a 0700 directory and named by a hash of the account") {
   TempDir tmp;
   UidStore store = open_store(tmp.path);
   REQUIRE(store.record("INBOX", "1", false).ok());
@@ -119,7 +119,7 @@ TEST_CASE("a run killed after record() and before save() is replayed from the jo
   CHECK(again.delivered("INBOX", "a3"));
 }
 
-TEST_CASE("a torn last journal line (killed mid-append) is ignored, the rest replayed") {
+TEST_CASE("a torn last journal line (killed mid-append) is ignored and the rest replayed") {
   TempDir tmp;
   {
     UidStore store = open_store(tmp.path);
@@ -170,7 +170,7 @@ TEST_CASE("a crash between the temp write and the rename leaves the old store in
   }
 }
 
-TEST_CASE("prune forgets UIDs no longer on the server, and only in that folder") {
+TEST_CASE("prune forgets UIDs no longer on the server and only in that folder") {
   TempDir tmp;
   UidStore store = open_store(tmp.path);
   for (const char* uid : {"u1", "u2", "u3"}) REQUIRE(store.record("INBOX", uid, false).ok());
@@ -186,7 +186,7 @@ TEST_CASE("prune forgets UIDs no longer on the server, and only in that folder")
   CHECK(reloaded.delivered("INBOX", "u2"));
 }
 
-TEST_CASE("a UIDVALIDITY change forgets the folder's UIDs, also across a crash") {
+TEST_CASE("a UIDVALIDITY change forgets the folder's UIDs also across a crash") {
   TempDir tmp;
   {
     UidStore store = open_store(tmp.path);
@@ -247,7 +247,7 @@ TEST_CASE("a corrupt store file is Kind::state with file and line") {
   CHECK(store.error().text == file.string() + ":4: corrupt UID store line");
 }
 
-TEST_CASE("malformed UIDs are refused, never written") {
+TEST_CASE("malformed UIDs are refused and never written") {
   TempDir tmp;
   UidStore store = open_store(tmp.path);
   CHECK_FALSE(store.record("INBOX", "has space", false).ok());
