@@ -5,7 +5,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <random>
 
 namespace clamfetch {
 namespace {
@@ -24,7 +23,10 @@ bool write_all(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
+    if (n <= 0) {
+      if (n == 0) errno = EIO;
+      return false;
+    }
     data.remove_prefix(static_cast<std::size_t>(n));
   }
   return true;
@@ -44,15 +46,20 @@ Status sync_parent_dir(const std::string& path) {
 }
 
 Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode) {
-  std::string temp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(std::random_device{}());
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  // One writer per state directory (the instance lock): a fixed temp name is safe, and a
+  // stale one left by a crash is simply overwritten.
+  std::string temp = path + ".tmp";
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return state_error("cannot create", temp, errno);
   bool ok = write_all(fd, data) && ::fsync(fd) == 0;
   int err = errno;
-  ::close(fd);
+  if (::close(fd) != 0 && ok) {
+    ok = false;
+    err = errno;
+  }
   if (!ok) {
     ::unlink(temp.c_str());
-    return state_error("cannot write", path, err);
+    return state_error("cannot write", temp, err);
   }
   if (::rename(temp.c_str(), path.c_str()) != 0) {
     err = errno;

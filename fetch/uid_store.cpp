@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "core/atomic_file.hpp"
 #include "fetch/fetch.hpp"
 
 namespace clamfetch::fetch {
@@ -98,29 +99,18 @@ bool parse_flag(const std::string& flag, bool& pending_delete) {
   return true;
 }
 
-Status fsync_dir(const std::string& dir);
 std::string dir_of(const std::string& path) { return path.substr(0, path.rfind('/')); }
+Status fsync_dir(const std::string& dir) { return sync_parent_dir(dir + "/."); }
 
 Status make_dir(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0700) == 0) {
     // The new directory's entry must reach the disk before files in it are trusted.
-    std::string parent = dir.find('/') == std::string::npos ? "." : dir_of(dir);
-    return fsync_dir(parent.empty() ? "/" : parent);
+    return sync_parent_dir(dir);
   }
   if (errno != EEXIST) return state_error("cannot create directory", dir, errno);
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) return state_error("cannot create directory", dir, errno);
   if (!S_ISDIR(st.st_mode)) return state_error("cannot create directory", dir, ENOTDIR);
-  return {};
-}
-
-Status fsync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return state_error("cannot open directory", dir, errno);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return state_error("cannot sync directory", dir, err);
   return {};
 }
 
@@ -140,27 +130,9 @@ bool write_all(int fd, const std::string& data) {
 }
 
 /// Reads a whole file; a missing file is empty. Errors: Kind::state.
-Result<std::string> read_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return std::string();
-    return state_error("cannot read", path, errno);
-  }
-  std::string text;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return state_error("cannot read", path, err);
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return text;
+Result<std::string> read_file_or_empty(const std::string& path) {
+  if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) return std::string();
+  return read_file(path);
 }
 
 std::vector<std::string> split(const std::string& line) {
@@ -178,9 +150,9 @@ Result<UidStore> UidStore::open(const std::string& state_dir, const std::string&
   }
   UidStore store;
   store.path_ = state_dir + "/uids/" + hex_sha256(account_key);
-  Result<std::string> text = read_file(store.path_);
+  Result<std::string> text = read_file_or_empty(store.path_);
   if (!text) return text.error();
-  Result<std::string> journal = read_file(store.path_ + ".journal");
+  Result<std::string> journal = read_file_or_empty(store.path_ + ".journal");
   if (!journal) return journal.error();
 
   std::istringstream lines(*text);
@@ -299,24 +271,7 @@ std::string UidStore::serialize() const {
 }
 
 Status UidStore::save() {
-  std::string temp = path_ + ".tmp";
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return state_error("cannot create", temp, errno);
-  bool ok = write_all(fd, serialize()) && ::fsync(fd) == 0;
-  int err = errno;
-  if (::close(fd) != 0 && ok) {
-    ok = false;
-    err = errno;
-  }
-  if (!ok) {
-    ::unlink(temp.c_str());
-    return state_error("cannot write", temp, err);
-  }
-  if (::rename(temp.c_str(), path_.c_str()) != 0) {
-    err = errno;
-    ::unlink(temp.c_str());
-    return state_error("cannot replace", path_, err);
-  }
+  if (Status s = write_file_atomic(path_, serialize(), 0600); !s) return s;
   // Everything in the journal is in the new file now. Should the unlink not reach the disk,
   // replaying the journal again is harmless: its records are already in the file.
   std::string journal = path_ + ".journal";
