@@ -39,7 +39,9 @@ int quit_daemon(const std::string& state_dir);
 
 /// -d SECS: poll every SECS seconds until SIGTERM/SIGINT; SIGUSR1 polls at once; SIGHUP
 /// re-reads the rc file (keeping the old configuration if the new one is invalid).
-/// Detaches unless options.nodetach. Returns the exit code of the last poll.
+/// With options.idle (--idle) each IMAP account waits in IMAP IDLE on a connection and thread
+/// of its own and is polled as soon as the server announces new mail (see daemon.cpp).
+/// Detaches unless options.nodetach. Returns the exit code of the last interval poll.
 int run_daemon(const std::string& rcfile, const Options& options, const std::string& state_dir,
                InstanceLock& lock, Log& log);
 

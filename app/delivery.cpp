@@ -1,11 +1,13 @@
 #include "app/delivery.hpp"
 
+#include <cstdint>
 #include <ctime>
 #include <map>
 
 #include "app/route.hpp"
 #include "app/quarantine.hpp"
 #include "app/settings.hpp"
+#include "app/test_hooks.hpp"
 #include "app/virus_action.hpp"
 #include "core/headers.hpp"
 #include "deliver/deliver.hpp"
@@ -16,6 +18,11 @@ void AccountRun::fail(Error e, bool fatal) {
   std::lock_guard lock(mutex);
   error = std::move(e);
   if (fatal) stop = true;
+}
+
+bool AccountRun::stopped() {
+  std::lock_guard lock(mutex);
+  return stop;
 }
 
 void AccountRun::wait_idle() {
@@ -35,13 +42,26 @@ struct Result {
 
 const char* kVersion = CLAMFETCH_VERSION;
 
+// The lock serialising record() on one UID store: a fixed set of mutexes picked by the
+// store's address, so accounts polled in parallel rarely share one and AccountRun keeps its
+// layout.
+std::mutex& store_mutex(const fetch::UidStore* store) {
+  static std::mutex stripes[16];
+  return stripes[(reinterpret_cast<std::uintptr_t>(store) / alignof(fetch::UidStore)) % 16];
+}
+
+// The message as the scan guard knows it: account, folder, UID.
+std::string guard_id(const Job& job) {
+  return scan_identity(account_key(*job.account->poll, *job.account->user), job.ref.folder, job.ref.uid);
+}
+
 // One worker's state: its MTA connections, by target.
 class Handler {
  public:
   Handler(const rc::Config& config, scan::Scanner* scanner, const scan::Allowlist& allowlist,
-          const std::string& quarantine_dir, Log& log)
+          const std::string& quarantine_dir, Log& log, ScanGuard* guard)
       : config_(config), scanner_(scanner), allowlist_(allowlist), log_(log), host_(host_name()),
-        quarantine_(quarantine_dir) {}
+        quarantine_(quarantine_dir), guard_(guard) {}
   ~Handler() {
     for (auto& [name, transport] : transports_) transport->close();
   }
@@ -50,6 +70,8 @@ class Handler {
 
  private:
   Verdict scan(const Job& job);
+  Verdict guarded_scan(const Job& job, const std::string& id);
+  Result dispatch(const Job& job, const Verdict& verdict);
   Result deliver_clean(const Job& job, const Verdict& verdict);
   Result divert(const Job& job, const Verdict& verdict);
   Result refused(const Job& job, const deliver::Outcome& outcome, AfterMta after);
@@ -63,7 +85,9 @@ class Handler {
   Log& log_;
   std::string host_;
   std::map<std::string, std::unique_ptr<deliver::Transport>> transports_;
+  std::unique_lock<std::mutex>* handover_ = nullptr;  // the job's account lock, during handle()
   Quarantine quarantine_;
+  ScanGuard* guard_;
 };
 
 Verdict Handler::scan(const Job& job) {
@@ -72,10 +96,28 @@ Verdict Handler::scan(const Job& job) {
     v.status = Verdict::Status::not_scanned;
   } else if (allowlist_.skips(job.message.envelope_from, job.message.recipients)) {
     v.status = Verdict::Status::allowlisted;
+  } else if (guard_ != nullptr) {
+    v = guarded_scan(job, guard_id(job));
   } else {
     v = scanner_->scan(job.message.data);
   }
   return v;
+}
+
+// The scan, written down while it runs (scan_guard.hpp): a message that killed the scanner in
+// an earlier run is not scanned again but fails, so on_fail decides and the rest flows.
+Verdict Handler::guarded_scan(const Job& job, const std::string& id) {
+  if (guard_->standing(id) == ScanGuard::Standing::poison) {
+    Verdict v;
+    v.status = Verdict::Status::error;
+    v.reason = "scanner crashed on this message in an earlier run";
+    return v;
+  }
+  // The first scan loads the engine (seconds with the real database): a death then is no
+  // message's fault, so the load happens before anything is written down.
+  if (!scanner_->loaded()) (void)scanner_->scan("");
+  auto scanning = guard_->begin(id);
+  return scanner_->scan(job.message.data);
 }
 
 std::string Handler::scanned_by() const {
@@ -87,21 +129,32 @@ std::string Handler::scanned_by() const {
 deliver::Outcome Handler::send(const rc::User& user, const deliver::Envelope& env, std::string_view data) {
   auto& transport = transports_[user.smtphost.text];
   if (!transport) transport = deliver::make_transport(deliver_settings(user.smtphost, user, host_), log_);
+  transport->set_before_end_of_data([this] {
+    if (handover_ != nullptr && !handover_->owns_lock()) handover_->lock();
+  });
   return transport->send(env, data);
 }
 
 Result Handler::deliver_clean(const Job& job, const Verdict& verdict) {
   const auto& user = *job.account->user;
-  std::string data = job.message.data;
+  // Both edits touch only the header block: edit a copy of it and append the body once, so a
+  // 50 MB message costs one copy here instead of four.
+  std::string_view original = job.message.data;
+  std::size_t split = headers::header_end(original);
+  std::string head(original.substr(0, split));
   if (config_.scan.add_header != rc::AddHeader::no) {
     auto mode = config_.scan.add_header == rc::AddHeader::add ? scan::HeaderMode::add : scan::HeaderMode::replace;
-    data = scan::apply_virus_headers(data, mode, verdict, scanned_by());
+    head = scan::apply_virus_headers(head, mode, verdict, scanned_by());
   }
   if (!config_.global.invisible) {
     deliver::ReceivedInfo info{job.message.server, host_, job.message.protocol, kVersion,
                                job.message.recipients.front(), std::time(nullptr)};
-    data = deliver::add_received(data, info);
+    head = deliver::add_received(head, info);
   }
+  std::string data;
+  data.reserve(head.size() + original.size() - split);
+  data.append(head).append(original.substr(split));
+  head = std::string();
   deliver::Envelope env{job.message.envelope_from, job.message.recipients};
   auto outcome = send(user, env, data);
   auto after = after_delivery(outcome, user.antispam, config_.global.bouncemail, env.sender);
@@ -227,28 +280,46 @@ void Handler::log_outcome(const Job& job, const Verdict& verdict, const Result& 
   if (r.error) log_.error(acct.name + ": " + r.error->text);
 }
 
-void Handler::handle(Job& job) {
-  Verdict verdict = scan(job);
-  Result r;
+Result Handler::dispatch(const Job& job, const Verdict& verdict) {
   switch (route(verdict, config_.scan)) {
-    case Route::deliver: r = deliver_clean(job, verdict); break;
-    case Route::divert: r = divert(job, verdict); break;
-    case Route::drop: r = {true, "discarded", {}, {}}; break;
-    case Route::defer:
-      r = {false, "deferred", {}, make_error(Kind::scan, Scope::message,
-                                             "message " + job.message.key + " left on the server: " + describe(verdict))};
-      break;
+    case Route::deliver: return deliver_clean(job, verdict);
+    case Route::divert: return divert(job, verdict);
+    case Route::drop: return {true, "discarded", {}, {}};
+    case Route::defer: break;
   }
+  return {false, "deferred", {}, make_error(Kind::scan, Scope::message,
+                                            "message " + job.message.key + " left on the server: " + describe(verdict))};
+}
+
+void Handler::handle(Job& job) {
   auto& acct = *job.account;
+  // A stopped account (its UID store cannot be written) hands nothing more to the MTA, since
+  // no more deliveries could be recorded: the message stays on the server.
+  if (acct.stopped()) return;
+  Verdict verdict = scan(job);
+  // From the end of DATA to the UID record, one message of the account at a time: a kill
+  // then leaves at most one delivered-but-unrecorded message (one duplicate) per account,
+  // while the transfers themselves still overlap. The transport takes the lock right before
+  // it writes the final "." (see Handler::send).
+  std::unique_lock handover(acct.handover, std::defer_lock);
+  handover_ = &handover;
+  Result r = dispatch(job, verdict);
+  handover_ = nullptr;
   if (r.acknowledge) {
-    // Durably note the hand-over before the server may forget the message.
+    kill_point(KillPoint::after_2xx);
+    // Durably note the hand-over before the server may forget the message. Workers of one
+    // account record concurrently, and UidStore is not thread-safe.
+    std::lock_guard store_lock(store_mutex(acct.store));
     auto recorded = acct.store->record(job.ref.folder, job.ref.uid, !acct.user->keep);
     if (!recorded) {
       r.acknowledge = false;
       r.error = recorded.error();
       acct.fail(recorded.error(), true);
     }
+    kill_point(KillPoint::after_record);
   }
+  if (handover.owns_lock()) handover.unlock();
+  if (r.acknowledge && guard_ != nullptr) guard_->forget(guard_id(job));
   log_outcome(job, verdict, r);
   std::lock_guard lock(acct.mutex);
   if (r.acknowledge) {
@@ -262,8 +333,9 @@ void Handler::handle(Job& job) {
 }  // namespace
 
 DeliveryPool::DeliveryPool(const rc::Config& config, scan::Scanner* scanner,
-                           const scan::Allowlist& allowlist, std::string quarantine_dir, Log& log)
+                           const scan::Allowlist& allowlist, std::string quarantine_dir, Log& log, ScanGuard* guard)
     : config_(config), scanner_(scanner), allowlist_(allowlist), quarantine_dir_(std::move(quarantine_dir)), log_(log),
+      guard_(guard),
       queue_(2 * config.global.smtp_sessions + 2, 256u << 20) {
   unsigned n = config.global.smtp_sessions == 0 ? 1 : config.global.smtp_sessions;
   for (unsigned i = 0; i < n; ++i) workers_.emplace_back([this] { work(); });
@@ -284,7 +356,7 @@ void DeliveryPool::submit(Job job) {
 }
 
 void DeliveryPool::work() {
-  Handler handler(config_, scanner_, allowlist_, quarantine_dir_, log_);
+  Handler handler(config_, scanner_, allowlist_, quarantine_dir_, log_, guard_);
   while (auto job = queue_.pop()) {
     handler.handle(*job);
     auto& acct = *job->account;

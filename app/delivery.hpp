@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/scan_guard.hpp"
 #include "app/work_queue.hpp"
 #include "core/log.hpp"
 #include "core/message.hpp"
@@ -35,8 +36,14 @@ struct AccountRun {
   unsigned retrieved = 0;                   ///< handed on: delivered, diverted or dropped
   std::optional<Error> error;               ///< the last failure
   bool stop = false;                        ///< a failure that must end the account's poll
+  /// Held from handing a message to the MTA until its UID is recorded: at any moment at most
+  /// one message of the account is delivered but not yet recorded, so a kill duplicates at
+  /// most one message per account. Scanning runs outside it, in parallel.
+  std::mutex handover;
 
   void fail(Error e, bool fatal);
+  /// True once a fatal failure stopped the account.
+  bool stopped();
   /// Blocks until every message submitted for this account is finished.
   void wait_idle();
 };
@@ -51,9 +58,11 @@ struct Job {
 
 class DeliveryPool {
  public:
-  /// `scanner` may be null when scanning is disabled. Starts global.smtp_sessions workers.
+  /// `scanner` may be null when scanning is disabled. `guard` (poison-message protection of
+  /// in-process scans; may be null: unguarded) must outlive the pool. Starts
+  /// global.smtp_sessions workers.
   DeliveryPool(const rc::Config& config, scan::Scanner* scanner, const scan::Allowlist& allowlist,
-               std::string quarantine_dir, Log& log);
+               std::string quarantine_dir, Log& log, ScanGuard* guard = nullptr);
   /// Finishes queued jobs, closes MTA connections, joins the workers.
   ~DeliveryPool();
   DeliveryPool(const DeliveryPool&) = delete;
@@ -70,6 +79,7 @@ class DeliveryPool {
   const scan::Allowlist& allowlist_;
   std::string quarantine_dir_;
   Log& log_;
+  ScanGuard* guard_;
   WorkQueue<Job> queue_;
   std::vector<std::thread> workers_;
 };

@@ -2,6 +2,7 @@
 // A straight pipeline of named steps; each module does its part and returns a Result.
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -48,6 +49,11 @@ Status setup_log(Log& log, const rc::Config& config, const Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before any secret is read (rc file passwords, password_command output): no core dump
+  // can carry a password, and no other process of the same user may ptrace us or read
+  // /proc/PID/mem (non-dumpable processes' /proc files belong to root). Kept for the whole
+  // run: a daemon holds its passwords all along. Cost: no core files for post-mortems.
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   // A write to a peer that went away must be an error, not the end of the process.
   signal(SIGPIPE, SIG_IGN);
 

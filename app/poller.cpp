@@ -9,6 +9,7 @@
 #include "app/delivery.hpp"
 #include "app/quarantine.hpp"
 #include "app/settings.hpp"
+#include "app/test_hooks.hpp"
 #include "core/headers.hpp"
 #include "fetch/fetch.hpp"
 
@@ -54,7 +55,7 @@ Plan plan_folder(const fetch::FolderListing& listing, const rc::User& user, cons
     plan.bytes += ref.size;
   }
   for (const auto& uid : listing.rejected) {
-    log.warning(account + ": message with unusable UID skipped (" + uid.substr(0, 80) + ")");
+    log.warning(account + ": message skipped, left on the server (" + uid.substr(0, 120) + ")");
   }
   return plan;
 }
@@ -80,7 +81,9 @@ class AccountPoll {
       : poll_(poll), user_(user), state_dir_(state_dir), pool_(pool), log_(log),
         name_(account_name(poll, user)) {}
 
-  AccountOutcome run(bool check_only);
+  /// With `kept` null: connect, poll, disconnect. Else poll over that open session and leave
+  /// it open (IMAP IDLE); its deletions are committed by its next idle() or close().
+  AccountOutcome run(bool check_only, fetch::Session* kept = nullptr);
 
  private:
   Status folder(fetch::Session& session, fetch::UidStore& store, const std::string& name,
@@ -95,21 +98,25 @@ class AccountPoll {
   std::string name_;
 };
 
-AccountOutcome AccountPoll::run(bool check_only) {
+AccountOutcome AccountPoll::run(bool check_only, fetch::Session* kept) {
   AccountOutcome out;
   auto store = fetch::UidStore::open(state_dir_, account_key(poll_, user_));
   if (!store) {
     out.error = store.error();
     return out;
   }
-  auto session = fetch::make_session(fetch_settings(poll_, user_), log_);
-  if (auto opened = session->open(); !opened) {
-    out.error = opened.error();
-    (void)session->close();
-    return out;
+  std::unique_ptr<fetch::Session> own;
+  if (kept == nullptr) {
+    own = fetch::make_session(fetch_settings(poll_, user_), log_);
+    if (auto opened = own->open(); !opened) {
+      out.error = opened.error();
+      (void)own->close();
+      return out;
+    }
   }
+  fetch::Session& session = kept != nullptr ? *kept : *own;
   for (const auto& name : user_.folders) {
-    auto done = folder(*session, *store, name, check_only, out);
+    auto done = folder(session, *store, name, check_only, out);
     if (!done) {
       out.error = done.error();
       if (done.error().scope != Scope::mailbox) break;
@@ -117,7 +124,10 @@ AccountOutcome AccountPoll::run(bool check_only) {
   }
   // QUIT / EXPUNGE commits the deletions; if it fails they did not happen, and the UID store
   // (pending deletes) makes the next run delete them without delivering again.
-  if (auto closed = session->close(); !closed && !out.error) out.error = closed.error();
+  if (own) {
+    if (auto closed = own->close(); !closed && !out.error) out.error = closed.error();
+  }
+  kill_point(KillPoint::before_save);
   if (auto saved = store->save(); !saved) out.error = saved.error();
   return out;
 }
@@ -187,6 +197,7 @@ Status AccountPoll::transfer(fetch::Session& session, AccountRun& run, const Pla
     bool remove = !user_.keep;
     if (remove || poll_.protocol == rc::Protocol::imap) {
       if (auto acked = session.acknowledge(run.handled, remove); !acked) return acked.error();
+      kill_point(KillPoint::after_acknowledge);
     }
   }
   return retrieved;
@@ -207,6 +218,11 @@ int account_exit_code(const AccountOutcome& out, bool check_only) {
 Poller::Poller(const rc::Config& config, std::string state_dir, Log& log)
     : config_(config), state_dir_(std::move(state_dir)), log_(log) {
   if (config_.scan.enabled) scanner_ = scan::make_scanner(scan_settings(config_.scan, state_dir_), log_);
+  // libclamav runs in our process: what a crash left behind is read before anything is scanned.
+  if (config_.scan.enabled && config_.scan.clamd.empty()) {
+    if (auto guard = ScanGuard::open(state_dir_, log_); guard) scan_guard_ = std::move(*guard);
+    else log_.error(guard.error().text + " (scanning without poison-message protection)");
+  }
   if (auto list = scan::Allowlist::parse(config_.scan.allowlist, config_.path); list) allowlist_ = *list;
   if (!config_.scan.allowlist_file.empty()) {
     if (auto more = scan::Allowlist::load_file(config_.scan.allowlist_file); more) allowlist_.merge(*more);
@@ -228,18 +244,35 @@ void Poller::expire_quarantine() {
   }
 }
 
-int Poller::poll_once(const PollOptions& options) {
-  struct Task { const rc::Poll* poll; const rc::User* user; int code = 1; };
-  std::vector<Task> tasks;
+std::vector<std::pair<const rc::Poll*, const rc::User*>> Poller::accounts(const PollOptions& options) const {
+  std::vector<std::pair<const rc::Poll*, const rc::User*>> out;
   for (const auto& poll : config_.polls) {
     if (!options.servers.empty() &&
         std::find(options.servers.begin(), options.servers.end(), poll.server) == options.servers.end()) {
       continue;
     }
-    for (const auto& user : poll.users) tasks.push_back({&poll, &user});
+    if (options.skip_imap && poll.protocol == rc::Protocol::imap) continue;
+    for (const auto& user : poll.users) out.emplace_back(&poll, &user);
   }
+  return out;
+}
+
+int Poller::poll_account(const rc::Poll& poll, const rc::User& user, fetch::Session* session) {
+  DeliveryPool pool(config_, scanner_.get(), allowlist_, quarantine_directory(config_, state_dir_), log_,
+                    scan_guard_.get());
+  AccountPoll account(poll, user, state_dir_, &pool, log_);
+  auto out = account.run(false, session);
+  if (out.error) log_.error(out.error->text);
+  return account_exit_code(out, false);
+}
+
+int Poller::poll_once(const PollOptions& options) {
+  struct Task { const rc::Poll* poll; const rc::User* user; int code = 1; };
+  std::vector<Task> tasks;
+  for (const auto& [poll, user] : accounts(options)) tasks.push_back({poll, user});
   expire_quarantine();
-  DeliveryPool pool(config_, scanner_.get(), allowlist_, quarantine_directory(config_, state_dir_), log_);
+  DeliveryPool pool(config_, scanner_.get(), allowlist_, quarantine_directory(config_, state_dir_), log_,
+                    scan_guard_.get());
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
     for (std::size_t i = next++; i < tasks.size(); i = next++) {

@@ -4,9 +4,12 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "app/scan_guard.hpp"
 #include "core/log.hpp"
+#include "fetch/fetch.hpp"
 #include "rc/rc.hpp"
 #include "scan/scan.hpp"
 
@@ -15,6 +18,7 @@ namespace clamfetch::app {
 struct PollOptions {
   bool check_only = false;            ///< -c: count waiting mail, download nothing
   std::vector<std::string> servers;   ///< poll only these (empty: all)
+  bool skip_imap = false;             ///< --idle: IMAP accounts are the IDLE watchers' (daemon.cpp)
 };
 
 class Poller {
@@ -28,6 +32,16 @@ class Poller {
   /// retrieved mail, else the last error's code, else 1 (no mail).
   int poll_once(const PollOptions& options);
 
+  /// The accounts poll_once(options) polls, in rc file order.
+  std::vector<std::pair<const rc::Poll*, const rc::User*>> accounts(const PollOptions& options) const;
+
+  /// One poll of one account (list, retrieve, scan, deliver, acknowledge each folder) with a
+  /// delivery pool of its own. With `session` null it connects and disconnects itself; else it
+  /// uses that open session, which the caller keeps (IMAP IDLE): deletions are then committed
+  /// by the session's next idle() or close(). Safe to run concurrently with poll_once and with
+  /// poll_account for other accounts. Returns the account's exit code (as poll_once).
+  int poll_account(const rc::Poll& poll, const rc::User& user, fetch::Session* session = nullptr);
+
   /// The scanner, for --version and tests; null when scanning is disabled.
   scan::Scanner* scanner() { return scanner_.get(); }
 
@@ -39,6 +53,9 @@ class Poller {
   std::string state_dir_;
   Log& log_;
   std::unique_ptr<scan::Scanner> scanner_;
+  /// Poison-message protection of in-process scans (null: clamd, scanning off, or its files
+  /// could not be used — then scans run unguarded, logged).
+  std::unique_ptr<ScanGuard> scan_guard_;
   scan::Allowlist allowlist_;
 };
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 
 namespace clamfetch::app {
@@ -32,8 +33,8 @@ std::string account_name(const rc::Poll& poll, const rc::User& user) {
 
 std::string account_key(const rc::Poll& poll, const rc::User& user) {
   const char* scheme = poll.protocol == rc::Protocol::imap ? "imap" : "pop3";
-  return std::string(scheme) + "://" + user.username + "@" + poll.server + ":" +
-         std::to_string(poll.port);
+  // No port: changing it (110 -> 995, or through a proxy) must not forget what was delivered.
+  return std::string(scheme) + "://" + user.username + "@" + poll.server;
 }
 
 fetch::AccountSettings fetch_settings(const rc::Poll& poll, const rc::User& user) {
@@ -59,13 +60,28 @@ fetch::AccountSettings fetch_settings(const rc::Poll& poll, const rc::User& user
   return s;
 }
 
+// libclamav writes every decoded MIME part to a temp file: on a disk file system that costs
+// more than the scan itself (bench/NOTES.md). A private directory on /dev/shm (tmpfs) when
+// we can own one safely, else the state directory.
+std::string scan_temp_directory(const std::string& state_dir) {
+  std::string shm = "/dev/shm/clamfetch-" + std::to_string(geteuid());
+  if (mkdir(shm.c_str(), 0700) != 0 && errno != EEXIST) return state_dir + "/scantmp";
+  struct stat st {};
+  // Refuse anything another user could have planted: a link, not ours, or not private.
+  if (lstat(shm.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+      (st.st_mode & 077) != 0) {
+    return state_dir + "/scantmp";
+  }
+  return shm;
+}
+
 scan::Settings scan_settings(const rc::Scan& scan, const std::string& state_dir) {
   scan::Settings s;
   s.database = scan.database;
   s.clamd = scan.clamd;
   s.max_file_size = scan.max_file_size;
   s.max_scan_size = scan.max_scan_size;
-  s.temp_dir = state_dir + "/scantmp";
+  s.temp_dir = scan_temp_directory(state_dir);
   return s;
 }
 

@@ -17,10 +17,12 @@ rc::Config apply_overrides(rc::Config config, const Options& options);
 
 /// "user@server", the name of an account in every log line.
 std::string account_name(const rc::Poll& poll, const rc::User& user);
-/// "pop3://user@server:port", the UID store's key (stable across runs).
+/// "pop3://user@server", the UID store's key (stable across runs and port changes).
 std::string account_key(const rc::Poll& poll, const rc::User& user);
 
 fetch::AccountSettings fetch_settings(const rc::Poll& poll, const rc::User& user);
+/// libclamav's temp directory: /dev/shm/clamfetch-<uid> (0700, ours) or <state_dir>/scantmp.
+std::string scan_temp_directory(const std::string& state_dir);
 scan::Settings scan_settings(const rc::Scan& scan, const std::string& state_dir);
 deliver::ClientSettings deliver_settings(const rc::MtaTarget& target, const rc::User& user,
                                          const std::string& helo_name);

@@ -8,6 +8,7 @@ import pwd
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 
 QUEUES = ("incoming", "active", "maildrop")
@@ -31,26 +32,44 @@ class Run:
         return self.user + self.sys
 
 
-def measure(argv, user=None, env=None, cwd=None, stdout_path=os.devnull, stderr_path=None):
-    """Runs argv (as `user` when given) and returns a Run with the child's own rusage (wait4:
-    the process and the children it reaped, so ru_maxrss is its peak RSS)."""
+def measure(argv, user=None, env=None, cwd=None, stdout_path=os.devnull, stderr_path=None, rss=True):
+    """Runs argv (as `user` when given) and returns a Run: wall time, CPU of the process and the
+    children it reaped (wait4), peak RSS. The peak comes from GNU time wrapped around argv: a
+    process's ru_maxrss survives execve and starts from the RSS of the process that forked it,
+    so a child forked by this Python process would report at least Python's own RSS."""
     kwargs = {}
     if user is not None:
         entry = pwd.getpwnam(user)
         kwargs = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+    fd, rss_path = tempfile.mkstemp(prefix="bench-rss.")
+    os.close(fd)
+    if user is not None:  # GNU time, run as `user`, rewrites it
+        os.chown(rss_path, kwargs["user"], kwargs["group"])
+    wrapped = ["/usr/bin/time", "-f", "%M", "-o", rss_path] + argv if rss else argv
     err_path = stderr_path or os.devnull
-    with open(stdout_path, "ab") as out, open(err_path, "ab") as err:
-        start = time.monotonic()
-        proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                **kwargs)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.monotonic() - start
+    try:
+        with open(stdout_path, "ab") as out, open(err_path, "ab") as err:
+            start = time.monotonic()
+            proc = subprocess.Popen(wrapped, env=env, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                    **kwargs)
+            _, status, usage = os.wait4(proc.pid, 0)
+            wall = time.monotonic() - start
+        with open(rss_path) as f:
+            report = f.read().splitlines()
+    finally:
+        os.unlink(rss_path)
     proc.returncode = os.waitstatus_to_exitcode(status)
+    code, maxrss_kb = proc.returncode, usage.ru_maxrss
+    if rss:
+        # GNU time: "Command terminated by signal N" first when the child was killed.
+        signalled = [line for line in report if line.startswith("Command terminated by signal")]
+        code = -int(signalled[0].split()[-1]) if signalled else code
+        maxrss_kb = int(report[-1]) if report and report[-1].isdigit() else 0
     text = ""
     if stderr_path:
         with open(stderr_path, "rb") as f:
             text = f.read()[-4000:].decode("utf-8", "replace")
-    return Run(proc.returncode, wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss, text)
+    return Run(code, wall, usage.ru_utime, usage.ru_stime, maxrss_kb, text)
 
 
 def build(src, build_dir):
@@ -106,13 +125,17 @@ class Servers:
         return os.path.join(self.env["REMOTE"], user)
 
     def seed(self, user, messages):
-        """Puts each message (bytes) into USER's INBOX as the fixture's `seed` does (tmp/, then a
-        rename into new/, owned by the mail user), without a process per message."""
+        """Empties USER's INBOX (what a failed run left must not count in the next), then puts
+        each message (bytes) there as the fixture's `seed` does (tmp/, then a rename into new/,
+        owned by the mail user), without a process per message."""
         base = self.maildir(user)
         for sub in ("", "tmp", "new", "cur"):
             path = os.path.join(base, sub)
             os.makedirs(path, mode=0o700, exist_ok=True)
             os.chown(path, self.mail_uid, self.mail_gid)
+            if sub in ("new", "cur"):
+                for name in os.listdir(path):
+                    os.unlink(os.path.join(path, name))
         for data in messages:
             self.seq += 1
             now = time.time()

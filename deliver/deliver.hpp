@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -60,6 +61,21 @@ class Transport {
   /// Deliver one message (raw bytes, CRLF or LF; dot-stuffing and CRLF normalisation are
   /// done here). Blocks up to the timeout per reply.
   virtual Outcome send(const Envelope& envelope, std::string_view message) = 0;
+  /// Called by send() right before the end-of-data mark (the final ".") is written — the
+  /// moment after which the MTA may take the message. The poller takes a lock there and
+  /// holds it until the delivery is recorded, so that a kill leaves at most one message
+  /// delivered-but-unrecorded per account while the rest of the transfers overlap.
+  void set_before_end_of_data(std::function<void()> hook) { before_end_of_data_ = std::move(hook); }
+
+ protected:
+  void before_end_of_data() const {
+    if (before_end_of_data_) before_end_of_data_();
+  }
+
+ private:
+  std::function<void()> before_end_of_data_;
+
+ public:
   /// QUIT and disconnect; safe when not connected.
   virtual void close() = 0;
 };

@@ -49,6 +49,73 @@ Outcome::Status refusal_status(int code) {
   return status == Outcome::Status::delivered ? Outcome::Status::unreachable : status;
 }
 
+// The DATA section of one message (data_wire()). A small message's is built whole; a big
+// one's is made and written in pieces of about kPiece, so that a 50 MB message is not held
+// twice (its pieces are then made twice: once to learn the size for SIZE=, once to send).
+class DataSection {
+ public:
+  static constexpr std::size_t kPiece = 4 << 20;
+
+  explicit DataSection(std::string_view message) : message_(message) {
+    if (message.size() <= kPiece) {
+      whole_ = data_wire(message);
+      size_ = whole_.size();
+    } else {
+      for_each_piece([this](std::string_view piece) {
+        size_ += piece.size();
+        return true;
+      });
+    }
+  }
+
+  std::size_t size() const { return size_; }
+
+  /// Writes everything but the final ".\r\n", calls `before_end`, then writes that mark.
+  template <class Hook>
+  Io write(Connection& conn, int timeout_seconds, std::string& error, Hook&& before_end) const {
+    constexpr std::size_t kMark = 3;  // ".\r\n", which data_wire() always ends with
+    Io io = Io::ok;
+    if (message_.size() <= kPiece) {
+      io = conn.write_all(std::string_view(whole_).substr(0, whole_.size() - kMark), timeout_seconds, error);
+    } else {
+      for_each_piece([&](std::string_view piece) {
+        // Only the last piece still ends with the mark (for_each_piece strips the others').
+        io = conn.write_all(piece_is_last_ ? piece.substr(0, piece.size() - kMark) : piece,
+                            timeout_seconds, error);
+        return io == Io::ok;
+      });
+    }
+    if (io != Io::ok) return io;
+    before_end();
+    return conn.write_all(".\r\n", timeout_seconds, error);
+  }
+
+ private:
+  // Cuts after a line feed, so a '.' that starts a piece starts a line and a CR LF pair is
+  // never split; every piece but the last loses the ".\r\n" that data_wire() ends it with.
+  template <class Emit>
+  void for_each_piece(Emit&& emit) const {
+    std::size_t pos = 0;
+    do {
+      std::size_t end = message_.size();
+      if (end - pos > kPiece) {
+        std::size_t lf = message_.find('\n', pos + kPiece);
+        if (lf != std::string_view::npos) end = lf + 1;
+      }
+      std::string wire = data_wire(message_.substr(pos, end - pos));
+      if (end != message_.size()) wire.resize(wire.size() - 3);
+      piece_is_last_ = end == message_.size();
+      if (!emit(std::string_view(wire))) return;
+      pos = end;
+    } while (pos < message_.size());
+  }
+
+  std::string_view message_;
+  std::string whole_;
+  std::size_t size_ = 0;
+  mutable bool piece_is_last_ = false;
+};
+
 class SmtpTransport final : public Transport {
  public:
   SmtpTransport(const ClientSettings& settings, Log& log) : settings_(settings), log_(log) {}
@@ -67,14 +134,14 @@ class SmtpTransport final : public Transport {
   bool lmtp() const { return settings_.target.kind != Target::Kind::smtp; }
   Outcome open();
   Outcome hello();
-  Attempt transaction(const Envelope& envelope, const std::string& wire, bool eightbit,
+  Attempt transaction(const Envelope& envelope, const DataSection& wire, bool eightbit,
                       bool reused);
   bool reset(Attempt& attempt);
   bool envelope_replies(const std::vector<std::string>& commands, std::vector<Reply>& replies,
                         Outcome& out);
   bool accept_envelope(const std::vector<Reply>& replies, Outcome& out,
                        std::vector<std::size_t>& accepted);
-  void finish_data(const std::string& wire, const std::vector<std::size_t>& accepted,
+  void finish_data(const DataSection& wire, const std::vector<std::size_t>& accepted,
                    Outcome& out);
   std::string mail_from(const Envelope& envelope, std::size_t size, bool eightbit) const;
 
@@ -254,13 +321,13 @@ bool SmtpTransport::accept_envelope(const std::vector<Reply>& replies, Outcome& 
   return true;
 }
 
-// After 354: the message in one buffered write, then one reply (LMTP: one per accepted
+// After 354: the message in large buffered writes, then one reply (LMTP: one per accepted
 // recipient, in RCPT order).
-void SmtpTransport::finish_data(const std::string& wire, const std::vector<std::size_t>& accepted,
+void SmtpTransport::finish_data(const DataSection& wire, const std::vector<std::size_t>& accepted,
                                 Outcome& out) {
   trace('>', "(" + std::to_string(wire.size()) + " octets of message data)");
   std::string error;
-  last_io_ = conn_->write_all(wire, settings_.timeout_seconds, error);
+  last_io_ = wire.write(*conn_, settings_.timeout_seconds, error, [this] { before_end_of_data(); });
   if (last_io_ != Io::ok) {
     out = failure(Outcome::Status::unreachable, Reply{0, error});
     drop();
@@ -286,7 +353,7 @@ void SmtpTransport::finish_data(const std::string& wire, const std::vector<std::
 }
 
 SmtpTransport::Attempt SmtpTransport::transaction(const Envelope& envelope,
-                                                  const std::string& wire, bool eightbit,
+                                                  const DataSection& wire, bool eightbit,
                                                   bool reused) {
   Attempt attempt;
   Outcome& out = attempt.outcome;
@@ -347,7 +414,7 @@ Outcome SmtpTransport::send(const Envelope& envelope, std::string_view message) 
   if (conn_ && settings_.batchlimit > 0 && messages_on_connection_ >= settings_.batchlimit) {
     close();
   }
-  std::string wire = data_wire(message);
+  DataSection wire(message);
   bool eightbit = has_8bit(message);
   bool reused = conn_ != nullptr;
   for (int round = 0; round < 2; ++round) {

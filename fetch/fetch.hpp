@@ -50,13 +50,27 @@ struct MessageRef {
 struct FolderListing {
   uint32_t uidvalidity = 0;  ///< IMAP; 0 for POP3
   std::vector<MessageRef> messages;
-  /// Messages listed but unusable (over-long or non-printable UID): skipped with a warning.
+  /// Messages listed but unusable (over-long or non-printable UID, or announced larger
+  /// than kMaxMessageBytes): skipped with a warning, left on the server.
   std::vector<std::string> rejected;
 };
+
+/// The hard ceiling on one message: bodies are held in memory whole, so a server announcing
+/// gigabytes must not make us try (no MTA passes such a message on: Postfix's default limit
+/// is 10 MB). Larger announced sizes are rejected by list(); a body growing past twice its
+/// announced size (plus 1 MiB) ends the session with Kind::protocol.
+inline constexpr uint64_t kMaxMessageBytes = uint64_t{1} << 30;
 
 /// Called per retrieved message with its bytes (CRLF, dot-unstuffed) or a message-scoped
 /// error. Return false to stop retrieving.
 using OnMessage = std::function<bool(const MessageRef&, Result<std::string>)>;
+
+/// Why Session::idle() returned.
+enum class IdleEvent {
+  new_mail,   ///< the server announced new messages (EXISTS)
+  timeout,    ///< max_seconds passed in silence (IDLE is re-issued by calling idle() again)
+  woken,      ///< wake_fd became readable: the caller wants the session back
+};
 
 /// A connected mailbox session. Not thread-safe: one per account, used by one thread.
 class Session {
@@ -81,6 +95,21 @@ class Session {
 
   /// Commit (expunge / QUIT) and disconnect. Safe to call after an error.
   virtual Status close() = 0;
+
+  /// True when idle() can work: an IMAP server that announced IDLE (RFC 2177). Valid after
+  /// open(); false for POP3.
+  virtual bool can_idle() const { return false; }
+
+  /// Waits on the folder last listed for the server to announce new mail (IMAP IDLE): first
+  /// commits pending deletions (EXPUNGE), then idles until new mail, `max_seconds`, or until
+  /// `wake_fd` (the caller's; -1: none) is readable, which it does not read. Server chatter
+  /// (keep-alives, flag changes) does not end the wait. Blocks. Errors (Scope::account): as
+  /// retrieve(); Kind::protocol "IDLE not supported" for POP3 and servers without IDLE.
+  virtual Result<IdleEvent> idle(int max_seconds, int wake_fd) {
+    (void)max_seconds;
+    (void)wake_fd;
+    return make_error(Kind::protocol, Scope::account, "IDLE not supported");
+  }
 };
 
 /// A session for the account; nothing is sent until open().

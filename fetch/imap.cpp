@@ -78,11 +78,35 @@ Error ImapSession::fail(int code, std::string_view what) {
   bool timed_out = imap_ && imap_->imap_stream != nullptr && stream_timed_out(imap_->imap_stream);
   if (timed_out) code = MAILIMAP_ERROR_STREAM;
   const char* server_text = imap_ ? imap_->imap_response : nullptr;
-  Error error = session_error(code, settings_.account, what, timed_out, settings_.timeout_seconds,
-                              server_text);
+  Error error = hostile() ? hostile_error(what)
+                          : session_error(code, settings_.account, what, timed_out,
+                                          settings_.timeout_seconds, server_text);
   drop_connection();
   state_ = State::broken;
   return error;
+}
+
+bool ImapSession::hostile() const {
+  return guard_.refused() != 0 || body_over_cap_ ||
+         (imap_ && imap_->imap_stream != nullptr && stream_line_too_long(imap_->imap_stream));
+}
+
+Error ImapSession::hostile_error(std::string_view what) const {
+  std::string during = " (" + std::string(what) + ")";
+  if (uint64_t size = guard_.refused(); size != 0) {
+    return make_error(Kind::protocol, Scope::account,
+                      prefix() + "server announced a literal of " +
+                          (size == UINT64_MAX ? std::string("over 2^64") : std::to_string(size)) +
+                          " octets" + during);
+  }
+  if (body_over_cap_) {
+    return make_error(Kind::protocol, Scope::account,
+                      prefix() + "server sent a message of over " + std::to_string(body_cap_) +
+                          " octets, more than it announced" + during);
+  }
+  return make_error(Kind::protocol, Scope::account,
+                    prefix() + "server sent a line of over " + std::to_string(kMaxLineOctets) +
+                        " octets" + during);
 }
 
 Status ImapSession::open() {
@@ -135,6 +159,8 @@ Status ImapSession::connect_stream() {
   if (stream == nullptr) {
     return make_error(Kind::internal, Scope::account, prefix() + "cannot create a stream");
   }
+  // Every byte from the server passes the guard before libetpan parses it.
+  set_read_inspector(stream, [this](std::string_view data) { return guard_.accept(data); });
   return greet(stream);
 }
 
@@ -164,6 +190,11 @@ Status ImapSession::start_tls() {
   }
   int r = mailimap_starttls(imap_.get());
   if (r == MAILIMAP_ERROR_STREAM) return fail(r, "STARTTLS");
+  // libetpan answers an OK followed by more bytes with the same code as a NO (CVE-2020-15953):
+  // the bytes still buffered tell them apart.
+  if (r == MAILIMAP_ERROR_STARTTLS && imap_->imap_stream->read_buffer_len != 0) {
+    return make_error(Kind::tls, Scope::account, prefix() + "data injected before TLS handshake");
+  }
   if (r != MAILIMAP_NO_ERROR) {
     // Never go on in plaintext: the session is dropped by open().
     std::string text = printable(imap_->imap_response);
@@ -179,6 +210,9 @@ Status ImapSession::start_tls() {
 }
 
 Status ImapSession::refresh_capabilities(std::string_view why) {
+  // An OK without "* CAPABILITY" makes libetpan copy the cached list, and it dereferences it:
+  // never leave it NULL (a greeting without capabilities did; found by tests/fuzz/imap_fuzz).
+  forget_capabilities(imap_.get());
   mailimap_capability_data* caps = nullptr;
   int r = mailimap_capability(imap_.get(), &caps);
   if (r != MAILIMAP_NO_ERROR) return fail(r, why);

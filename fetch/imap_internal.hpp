@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/deadline.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "fetch/fetch.hpp"
@@ -52,6 +53,34 @@ AttFacts att_facts(const mailimap_msg_att* att);
 
 /// Decimal IMAP UID, or 0 when `text` is not one.
 uint32_t parse_uid(std::string_view text);
+
+/// The size of the literal a server line (without its line end) announces at its end
+/// ("... {123}" or "{123+}"), or 0; UINT64_MAX for more digits than 64 bits hold.
+uint64_t literal_size(std::string_view line);
+
+/// Watches what an IMAP server sends, as our transport receives it and before libetpan parses
+/// it (see set_read_inspector in tls.hpp), for literal sizes libetpan would act on blindly: it
+/// allocates a literal outside a message body whole before reading it (a FLAGS literal of
+/// {4294967295} asked for 4 GiB), and reads every size modulo 2^32 ({4294967301} is 5 octets
+/// to it). A body literal (after "BODY[...]" or "BODY[...]<n>") may be up to kMaxBodyLiteral,
+/// any other up to kMaxLiteral. Not thread-safe (one session).
+class LiteralGuard {
+ public:
+  static constexpr uint64_t kMaxLiteral = uint64_t{1} << 20;
+  static constexpr uint64_t kMaxBodyLiteral = kMaxMessageBytes * 2 + (uint64_t{1} << 20);
+
+  /// False, from now on, once `data` completes a line announcing a literal over its limit.
+  bool accept(std::string_view data) noexcept;
+  /// The refused literal size (UINT64_MAX: over 64 bits), or 0.
+  uint64_t refused() const { return refused_; }
+
+ private:
+  static constexpr std::size_t kKeep = 64;  ///< enough of a line's end to see "BODY[] {123}"
+  char tail_[kKeep] = {};
+  std::size_t tail_length_ = 0;
+  uint64_t literal_left_ = 0;
+  uint64_t refused_ = 0;
+};
 
 /// Protocol trace of one session, fed by libetpan's stream logger.
 /// Writes one line per protocol line at log.tracing(Channel::net), prefixed with the account;
@@ -101,6 +130,8 @@ class ImapSession final : public Session {
   Status retrieve(std::span<const MessageRef> refs, const OnMessage& on_message) override;
   Status acknowledge(std::span<const MessageRef> refs, bool remove) override;
   Status close() override;
+  bool can_idle() const override;
+  Result<IdleEvent> idle(int max_seconds, int wake_fd) override;
 
  private:
   enum class State { idle, connected, authenticated, broken, closed };
@@ -123,6 +154,15 @@ class ImapSession final : public Session {
   Status expunge_deleted();
   Status require(State state, std::string_view what);
 
+  // IDLE (imap_idle.cpp)
+  enum class Wake { server, woken, timeout };
+  /// Waits while idling: what the server sent (buffered or on the socket), wake_fd, or the
+  /// deadline, whichever comes first. Reads nothing.
+  Wake wait_while_idling(int wake_fd, const Deadline& deadline) const;
+  /// True if the folder holds a message with a UID from the last SELECT's UIDNEXT on (it
+  /// arrived after the listing began). UID SEARCH; errors are session-fatal.
+  Result<bool> arrived_since_select();
+
   // libetpan callbacks (imap_mailbox.cpp); never throw
   static void on_log(mailimap* imap, int log_type, const char* data, std::size_t size,
                      void* self) noexcept;
@@ -135,6 +175,10 @@ class ImapSession final : public Session {
 
   /// Turn a failed libetpan call into an Error; session-fatal ones drop the connection.
   Error fail(int code, std::string_view what);
+  /// Whether the server lied in a way libetpan does not catch (a literal over 32 bits, a body
+  /// past its cap, an endless line): then the session must end with hostile_error().
+  bool hostile() const;
+  Error hostile_error(std::string_view what) const;
   /// Close the socket without a word to the server (after a fatal error, or TLS refused).
   void drop_connection();
   std::string prefix() const { return settings_.account + ": "; }
@@ -142,6 +186,7 @@ class ImapSession final : public Session {
   AccountSettings settings_;
   Log& log_;
   Trace trace_;
+  LiteralGuard guard_;
   ImapPtr imap_;
   State state_ = State::idle;
 
@@ -150,6 +195,9 @@ class ImapSession final : public Session {
 
   Sink sink_ = Sink::none;
   bool callback_failed_ = false;          ///< a callback could not store what it got
+  bool too_many_listed_ = false;          ///< Sink::listing: over kMaxListed, the rest ignored
+  uint64_t body_cap_ = 0;                 ///< Sink::bodies: most octets one body may have
+  bool body_over_cap_ = false;            ///< a body grew past body_cap_: refused
   std::map<uint32_t, AttFacts> listed_;   ///< Sink::listing: by UID
   std::vector<uint32_t> listed_without_uid_;
   std::string body_;                      ///< Sink::bodies: the body being received

@@ -18,6 +18,8 @@ constexpr std::size_t kChunkMessages = 50;            // messages per UID FETCH
 constexpr uint64_t kChunkBytes = 16 * 1024 * 1024;    // announced octets per UID FETCH
 constexpr uint64_t kReserveCap = 256 * 1024 * 1024;   // larger bodies grow as they arrive
 constexpr std::size_t kUidsPerCommand = 1000;         // keeps STORE/EXPUNGE lines short
+constexpr std::size_t kMaxListed = 1'000'000;         // FETCH responses kept from one listing
+constexpr uint64_t kBodySlack = 1024 * 1024;          // over twice the announced size
 
 // How many of `refs` go into the next UID FETCH: at least one.
 std::size_t chunk_length(std::span<const MessageRef> refs) {
@@ -71,6 +73,12 @@ bool ImapSession::on_body(int, mailimap_msg_att_body_section*, const char* bytes
   // libetpan hands on what it buffered before a read timed out and then waits once more:
   // refuse the rest so that a silent server costs one timeout, not two.
   if (stream_timed_out(session->imap_->imap_stream)) return false;
+  // A lying server: a literal size libetpan wrapped, or more octets than announced.
+  if (session->guard_.refused() != 0) return false;
+  if (session->body_.size() + length > session->body_cap_) {
+    session->body_over_cap_ = true;
+    return false;
+  }
   try {
     session->body_.append(bytes, length);
     return true;
@@ -84,6 +92,10 @@ void ImapSession::take_att(const AttFacts& facts) {
   if (sink_ == Sink::listing) {
     if (facts.uid == 0) {
       if (facts.has_size) listed_without_uid_.push_back(facts.seq);
+      return;
+    }
+    if (listed_.size() >= kMaxListed && listed_.count(facts.uid) == 0) {
+      too_many_listed_ = true;
       return;
     }
     AttFacts& entry = listed_[facts.uid];
@@ -166,6 +178,7 @@ Status ImapSession::fetch_listing(FolderListing& listing) {
   listed_.clear();
   listed_without_uid_.clear();
   callback_failed_ = false;
+  too_many_listed_ = false;
   SetPtr all(mailimap_set_new_interval(1, 0));  // 1:*
   FetchTypePtr type = fetch_uid_size();
   if (!all || !type) return out_of_memory(prefix());
@@ -174,6 +187,7 @@ Status ImapSession::fetch_listing(FolderListing& listing) {
   int r = mailimap_uid_fetch(imap_.get(), all.get(), type.get(), &result);
   sink_ = Sink::none;
   FetchListPtr owned(result);
+  if (hostile()) return fail(r, "UID FETCH 1:* (UID RFC822.SIZE)");
   if (r == MAILIMAP_ERROR_UID_FETCH) {
     return make_error(Kind::server, Scope::mailbox,
                       prefix() + "listing " + folder_ + " failed: " +
@@ -181,6 +195,12 @@ Status ImapSession::fetch_listing(FolderListing& listing) {
   }
   if (r != MAILIMAP_NO_ERROR) return fail(r, "UID FETCH 1:* (UID RFC822.SIZE)");
   if (callback_failed_) return out_of_memory(prefix());
+  if (too_many_listed_) {
+    listed_.clear();
+    return make_error(Kind::protocol, Scope::mailbox,
+                      prefix() + "server lists more than " + std::to_string(kMaxListed) +
+                          " messages in " + folder_);
+  }
 
   for (uint32_t seq : listed_without_uid_) {
     log_.warning(prefix() + folder_ + ": message " + std::to_string(seq) +
@@ -190,6 +210,13 @@ Status ImapSession::fetch_listing(FolderListing& listing) {
     if (!facts.has_size) {
       log_.warning(prefix() + folder_ + ": message UID " + std::to_string(uid) +
                    " listed without a size: skipped");
+      listing.rejected.push_back(std::to_string(uid));
+      continue;
+    }
+    if (facts.size > kMaxMessageBytes) {
+      log_.warning(prefix() + folder_ + ": message UID " + std::to_string(uid) + " skipped: " +
+                   std::to_string(facts.size) + " octets, over the ceiling of " +
+                   std::to_string(kMaxMessageBytes) + " octets");
       listing.rejected.push_back(std::to_string(uid));
       continue;
     }
@@ -228,7 +255,14 @@ Status ImapSession::fetch_chunk(std::span<const MessageRef> chunk) {
   }
   std::sort(by_number.begin(), by_number.end());
   expected_sizes_.clear();
-  for (const auto& entry : by_number) expected_sizes_.push_back(entry.second);
+  uint64_t largest = 0;
+  for (const auto& entry : by_number) {
+    expected_sizes_.push_back(entry.second);
+    largest = std::max(largest, entry.second);
+  }
+  // Bodies arrive in any order, so each is held to the largest announced size of the chunk.
+  body_cap_ = std::min(largest, kMaxMessageBytes) * 2 + kBodySlack;
+  body_over_cap_ = false;
   bodies_.clear();
   body_ = std::string();
   next_expected_ = 0;
@@ -245,6 +279,10 @@ Status ImapSession::fetch_chunk(std::span<const MessageRef> chunk) {
   sink_ = Sink::none;
   FetchListPtr owned(result);
   body_ = std::string();
+  if (hostile()) {
+    bodies_.clear();
+    return fail(r, "UID FETCH BODY.PEEK[] of " + std::to_string(uids.size()) + " messages");
+  }
   if (r == MAILIMAP_ERROR_UID_FETCH) {
     // A NO with nothing returned: each message of the chunk is reported on its own.
     log_.warning(prefix() + "UID FETCH in " + folder_ + " failed: " +

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -30,18 +31,6 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-// The size of the literal a server line announces at its end ("... {123}"), or 0.
-uint64_t literal_size(std::string_view line) {
-  if (line.empty() || line.back() != '}') return 0;
-  auto open = line.rfind('{');
-  if (open == std::string_view::npos) return 0;
-  std::string_view digits = line.substr(open + 1, line.size() - open - 2);
-  if (!digits.empty() && digits.back() == '+') digits.remove_suffix(1);
-  uint64_t size = 0;
-  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), size);
-  if (ec != std::errc() || end != digits.data() + digits.size()) return 0;
-  return size;
-}
 
 // A sent line that carries a secret: keep the tag and command word of LOGIN / AUTHENTICATE
 // (and the mechanism name), mask everything else.
@@ -66,6 +55,59 @@ std::string masked(std::string_view line) {
 }
 
 }  // namespace
+
+uint64_t literal_size(std::string_view line) {
+  if (line.empty() || line.back() != '}') return 0;
+  auto open = line.rfind('{');
+  if (open == std::string_view::npos) return 0;
+  std::string_view digits = line.substr(open + 1, line.size() - open - 2);
+  if (!digits.empty() && digits.back() == '+') digits.remove_suffix(1);
+  uint64_t size = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), size);
+  if (end != digits.data() + digits.size()) return 0;
+  if (ec == std::errc::result_out_of_range) return UINT64_MAX;
+  return ec == std::errc() ? size : 0;
+}
+
+bool LiteralGuard::accept(std::string_view data) noexcept {
+  if (refused_ != 0) return false;
+  while (!data.empty()) {
+    if (literal_left_ > 0) {
+      auto skip = static_cast<std::size_t>(std::min<uint64_t>(literal_left_, data.size()));
+      literal_left_ -= skip;
+      data.remove_prefix(skip);
+      continue;
+    }
+    auto newline = data.find('\n');
+    std::size_t take = newline == std::string_view::npos ? data.size() : newline + 1;
+    // Only the end of a line matters ("... BODY[] {123}"): keep the last octets of it.
+    std::string_view piece = data.substr(0, take);
+    if (piece.size() > kKeep) piece = piece.substr(piece.size() - kKeep);
+    std::size_t total = tail_length_ + piece.size();
+    if (total > kKeep) {
+      std::size_t drop = total - kKeep;
+      std::memmove(tail_, tail_ + drop, tail_length_ - drop);
+      tail_length_ -= drop;
+    }
+    std::memcpy(tail_ + tail_length_, piece.data(), piece.size());
+    tail_length_ += piece.size();
+    data.remove_prefix(take);
+    if (newline == std::string_view::npos) continue;
+    std::string_view line = strip_eol(std::string_view(tail_, tail_length_));
+    tail_length_ = 0;
+    uint64_t size = literal_size(line);
+    if (size == 0) continue;
+    std::string_view before = line.substr(0, line.rfind('{'));
+    while (!before.empty() && before.back() == ' ') before.remove_suffix(1);
+    bool body = !before.empty() && (before.back() == ']' || before.back() == '>');
+    if (size > (body ? kMaxBodyLiteral : kMaxLiteral)) {
+      refused_ = size;
+      return false;
+    }
+    literal_left_ = size;
+  }
+  return true;
+}
 
 Trace::Trace(Log& log, std::string account)
     : log_(log),

@@ -147,7 +147,9 @@ Status Pop3Session::connect() {
     return make_error(refusal_kind(text, Kind::server), Scope::account,
                       "server refused the connection: -ERR " + printable(text));
   }
-  if (stream_timed_out(stream)) return wire_->stream_failure("waiting for the greeting");
+  if (stream_timed_out(stream) || stream_line_too_long(stream)) {
+    return wire_->stream_failure("waiting for the greeting");
+  }
   return make_error(Kind::connect, Scope::account,
                     "no POP3 greeting (connection closed or malformed greeting)");
 }
@@ -258,34 +260,34 @@ Result<FolderListing> Pop3Session::list(const std::string& folder) {
   if (wire_->buffered() != 0) {
     return fail(make_error(Kind::protocol, Scope::account, "unexpected data from the server"));
   }
-  wire_->trace_command("LIST");
-  wire_->trace_command("UIDL");
-  carray* table = nullptr;
-  int r = mailpop3_list(pop_.get(), &table);
-  if (r == MAILPOP3_ERROR_STREAM) return fail(wire_->stream_failure("reading LIST and UIDL"));
-  if (r != MAILPOP3_NO_ERROR || table == nullptr) {
-    const char* text = pop_->pop3_response ? pop_->pop3_response : "";
-    return make_error(Kind::server, Scope::account, "LIST refused: -ERR " + printable(text));
+  Result<std::vector<Pop3Listed>> listed = pop3_list(*wire_, pipelining_);
+  if (!listed) {
+    Error error = listed.error();
+    if (error.kind != Kind::server) return fail(std::move(error));  // out of step
+    return error;
   }
-  wire_->trace_reply(true, pop_->pop3_response);
   FolderListing listing;
   std::set<std::string> seen;
-  for (unsigned i = 0; i < carray_count(table); ++i) {
-    auto* info = static_cast<mailpop3_msg_info*>(carray_get(table, i));
-    if (info == nullptr || deleted_.count(info->msg_index) != 0) continue;
-    if (info->msg_uidl == nullptr) {
+  for (Pop3Listed& info : *listed) {
+    if (deleted_.count(info.number) != 0) continue;
+    if (!info.uid) {
       return make_error(Kind::protocol, Scope::account,
                         "server gives no UIDL: cannot tell new messages from old ones");
     }
-    std::string uid = info->msg_uidl;
+    std::string uid = std::move(*info.uid);
     std::string problem = uid_problem(uid, seen);
-    std::string number = std::to_string(info->msg_index);
+    if (problem.empty() && info.size > kMaxMessageBytes) {
+      problem = (info.size == UINT64_MAX ? std::string("absurd size")
+                                         : std::to_string(info.size) + " octets") +
+                ", over the ceiling of " + std::to_string(kMaxMessageBytes) + " octets";
+    }
+    std::string number = std::to_string(info.number);
     if (!problem.empty()) {
       listing.rejected.push_back("message " + number + ": " + problem);
       log_.warning(settings_.account + ": message " + number + " skipped: " + problem);
       continue;
     }
-    listing.messages.push_back({"INBOX", info->msg_index, std::move(uid), info->msg_size});
+    listing.messages.push_back({"INBOX", info.number, std::move(uid), info.size});
   }
   return listing;
 }

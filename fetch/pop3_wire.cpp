@@ -62,6 +62,10 @@ void Pop3Wire::trace_reply(bool ok, const char* text) {
 }
 
 Error Pop3Wire::stream_failure(std::string_view during) const {
+  if (stream_line_too_long(stream_)) {
+    return protocol_error("server sent a line of over " + std::to_string(kMaxLineOctets) +
+                          " octets (" + std::string(during) + ")");
+  }
   if (stream_timed_out(stream_)) {
     return make_error(Kind::timeout, Scope::account,
                       "server did not answer within " + std::to_string(timeout_seconds_) +
@@ -129,6 +133,15 @@ Result<Pop3Reply> Pop3Wire::read_status() {
   if (!parse_status(text, reply)) return protocol_error("malformed reply: " + printable(text));
   trace_reply(reply.ok, reply.text.c_str());
   return reply;
+}
+
+Result<std::optional<std::string>> Pop3Wire::read_listing_line() {
+  Result<std::string_view> line = read_line(kMaxStatusLine);
+  if (!line) return line.error();
+  std::string_view text = without_line_end(*line);
+  if (text == ".") return std::optional<std::string>();
+  if (!text.empty() && text.front() == '.') text.remove_prefix(1);
+  return std::optional<std::string>(std::string(text));
 }
 
 Result<std::string> Pop3Wire::read_body(std::size_t expected, std::size_t limit) {

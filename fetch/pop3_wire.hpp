@@ -6,8 +6,11 @@
 #include <libetpan/libetpan.h>
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/log.hpp"
@@ -40,6 +43,9 @@ class Pop3Wire {
   /// `expected` (the announced size) is reserved up front. Errors as read_status, and
   /// protocol when the body grows past `limit` octets.
   Result<std::string> read_body(std::size_t expected, std::size_t limit);
+  /// Reads one line of a multi-line reply (LIST, UIDL) after +OK: without its line end and
+  /// dot-unstuffed, or nullopt at the terminating ".". Errors as read_status.
+  Result<std::optional<std::string>> read_listing_line();
   /// Octets received but not yet consumed; must be 0 before libetpan reads this stream again.
   std::size_t buffered() const { return buffer_.size() - pos_; }
 
@@ -63,6 +69,21 @@ class Pop3Wire {
   std::string buffer_;
   std::size_t pos_ = 0;
 };
+
+/// One message as LIST and UIDL named it.
+struct Pop3Listed {
+  uint32_t number = 0;
+  uint64_t size = 0;                ///< saturates at UINT64_MAX for an absurd size
+  std::optional<std::string> uid;   ///< absent: UIDL refused or silent about this message
+};
+
+/// Sends LIST and UIDL (both at once when `pipelining`) and reads both answers, by number.
+/// Ours rather than libetpan's mailpop3_list, which writes out of bounds for a message number
+/// 0 or a negative one, allocates by the largest number named, and keeps a UIDL only up to
+/// its first NUL. Strict: numbers 1..10^7 each at most once, unsigned decimal sizes, at most
+/// 10^6 messages. Errors: server (LIST refused), protocol (malformed or absurd listing),
+/// connect, timeout. A refused UIDL leaves every uid absent.
+Result<std::vector<Pop3Listed>> pop3_list(Pop3Wire& wire, bool pipelining);
 
 /// `text` made safe for one log or error line: non-printable octets as '?', at most 200.
 std::string printable(std::string_view text);

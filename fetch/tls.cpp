@@ -88,6 +88,11 @@ struct Transport {
   int fd = -1;
   SSL* ssl = nullptr;
   bool timed_out = false;  ///< the last failure was the deadline, not the peer
+  bool eof = false;                ///< the peer closed: reads fail from now on
+  std::size_t since_line_end = 0;  ///< octets received since the last LF
+  bool line_too_long = false;      ///< over kMaxLineOctets without a LF: reads fail from now on
+  ReadInspector inspector;         ///< may refuse what arrives (see set_read_inspector)
+  bool refused = false;            ///< the inspector refused: reads fail from now on
 };
 
 Transport* transport_of(mailstream_low* low) { return static_cast<Transport*>(low->data); }
@@ -146,9 +151,34 @@ ssize_t run_io(mailstream_low* low, short sock_events, SslOp ssl_op, SockOp sock
 
 ssize_t driver_read(mailstream_low* low, void* buf, size_t count) {
   Transport* t = transport_of(low);
-  return run_io(
+  // End of stream is reported once; after that a read is an error. libetpan's POP3 CAPA
+  // loop reads lines until "." and takes an end of stream for an empty line: it spun at
+  // 100% CPU forever on a server that closed mid-CAPA (found by tests/fuzz/pop3_fuzz).
+  if (t->line_too_long || t->eof || t->refused) return -1;
+  ssize_t n = run_io(
       low, POLLIN, [&] { return SSL_read(t->ssl, buf, clamp_count(count)); },
       [&] { return ::recv(t->fd, buf, count, 0); });
+  if (n == 0) t->eof = true;
+  if (n <= 0) return n;
+  if (t->inspector && !t->inspector(std::string_view(static_cast<const char*>(buf),
+                                                     static_cast<size_t>(n)))) {
+    t->refused = true;
+    return -1;
+  }
+  // libetpan keeps reading until a LF, into memory: a server sending an endless line must not
+  // take all of it.
+  const char* data = static_cast<const char*>(buf);
+  const void* lf = ::memrchr(data, '\n', static_cast<size_t>(n));
+  if (lf != nullptr) {
+    t->since_line_end = static_cast<size_t>(data + n - static_cast<const char*>(lf) - 1);
+  } else {
+    t->since_line_end += static_cast<size_t>(n);
+  }
+  if (t->since_line_end > kMaxLineOctets) {
+    t->line_too_long = true;
+    return -1;
+  }
+  return n;
 }
 
 ssize_t driver_write(mailstream_low* low, const void* buf, size_t count) {
@@ -215,7 +245,9 @@ mailstream_low_driver kDriver = {
 
 /// Wraps fd (and ssl, taken over) in a mailstream_low of ours; on failure closes fd.
 mailstream_low* new_low(int fd, SSL* ssl, int timeout_seconds) {
-  auto* t = new Transport{fd, ssl, false};
+  auto* t = new Transport;
+  t->fd = fd;
+  t->ssl = ssl;
   mailstream_low* low = mailstream_low_new(t, &kDriver);
   if (low == nullptr) {
     ::close(fd);
@@ -431,6 +463,9 @@ Status tls_upgrade(mailstream* stream, const std::string& host, const TlsSetting
   if (dup_fd < 0) return tls_error(std::string("cannot start TLS: ") + std::strerror(errno));
   Result<mailstream_low*> low = tls_open(dup_fd, host, tls, timeout_seconds);
   if (!low) return low.error();
+  if (old->driver == &kDriver) {
+    transport_of(*low)->inspector = std::move(transport_of(old)->inspector);
+  }
   mailstream_set_low(stream, *low);
   mailstream_low_close(old);
   mailstream_low_free(old);
@@ -449,6 +484,18 @@ mailstream* plain_stream(int fd, int timeout_seconds) {
   mailstream* stream = mailstream_new(low, 16384);
   if (stream == nullptr) mailstream_low_free(low);
   return stream;
+}
+
+void set_read_inspector(mailstream* stream, ReadInspector inspector) {
+  mailstream_low* low = stream != nullptr ? mailstream_get_low(stream) : nullptr;
+  if (low != nullptr && low->driver == &kDriver) {
+    transport_of(low)->inspector = std::move(inspector);
+  }
+}
+
+bool stream_line_too_long(mailstream* stream) {
+  mailstream_low* low = stream != nullptr ? mailstream_get_low(stream) : nullptr;
+  return low != nullptr && low->driver == &kDriver && transport_of(low)->line_too_long;
 }
 
 bool stream_timed_out(mailstream* stream) {

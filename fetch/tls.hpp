@@ -6,8 +6,11 @@
 
 #include <libetpan/libetpan.h>
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "core/error.hpp"
 #include "fetch/fetch.hpp"
@@ -41,6 +44,24 @@ mailstream* plain_stream(int fd);
 
 /// plain_stream with each read and write bounded by timeout_seconds (prefer this one).
 mailstream* plain_stream(int fd, int timeout_seconds);
+
+/// The longest run of received octets without a line end our transport accepts. libetpan
+/// reads each protocol line whole into memory however long it gets; past this ceiling a read
+/// fails (and every later one) instead. Message bodies rarely exceed 1 MB per line.
+inline constexpr std::size_t kMaxLineOctets = std::size_t{64} << 20;
+
+/// True if a read on `stream` (one of ours) failed because the server sent more than
+/// kMaxLineOctets without a line end: a protocol error, not a lost connection.
+bool stream_line_too_long(mailstream* stream);
+
+/// Sees every chunk our transport receives on a stream, before libetpan does; returning false
+/// fails that read and every later one, so the chunk never reaches libetpan's parser. Must
+/// not throw.
+using ReadInspector = std::function<bool(std::string_view)>;
+
+/// Installs `inspector` on `stream` (one of ours: plain_stream, tls_open); it moves along
+/// with a tls_upgrade. The caller keeps whatever it captures alive as long as the stream.
+void set_read_inspector(mailstream* stream, ReadInspector inspector);
 
 /// True if the last failed read or write on `stream` (one of ours: plain_stream, tls_open,
 /// tls_upgrade) failed because the peer stayed silent past the timeout. Lets a protocol

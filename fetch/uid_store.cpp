@@ -175,6 +175,14 @@ Result<UidStore> UidStore::open(const std::string& state_dir, const std::string&
     }
   }
   if (Status s = store.replay(*journal); !s) return s.error();
+  // Cut a torn last line off, so that the next record() does not append onto it and make
+  // the journal unreadable for every later run.
+  size_t complete = journal->rfind('\n');
+  size_t keep = complete == std::string::npos ? 0 : complete + 1;
+  if (keep != journal->size() &&
+      ::truncate((store.path_ + ".journal").c_str(), static_cast<off_t>(keep)) != 0) {
+    return state_error("cannot repair", store.path_ + ".journal", errno);
+  }
   return store;
 }
 

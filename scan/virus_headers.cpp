@@ -25,6 +25,19 @@ std::string_view line_end_of(std::string_view message) {
   return "\r\n";
 }
 
+// Where our headers go: after any lines at the very top that start with white space. Such a
+// line continues no header; put after our X-Virus-Status it would extend its value
+// ("Clean" + "\r\n (forged)" reads "Clean (forged)"). Found by tests/fuzz/headers_fuzz.
+std::size_t insertion_point(std::string_view message) {
+  std::size_t pos = 0;
+  while (pos < message.size() && (message[pos] == ' ' || message[pos] == '\t')) {
+    auto lf = message.find('\n', pos);
+    if (lf == std::string_view::npos) return message.size();
+    pos = lf + 1;
+  }
+  return pos;
+}
+
 }  // namespace
 
 std::string status_header(const Verdict& verdict) {
@@ -50,11 +63,14 @@ std::string apply_virus_headers(std::string_view message, HeaderMode mode, const
     body = headers::remove(body, "X-Virus-Status");
   }
   std::string_view eol = line_end_of(message);
+  std::size_t at = insertion_point(body);
   std::string out;
   out.reserve(body.size() + scanned_by.size() + 128);
+  out.append(body, 0, at);
+  if (at > 0 && out.back() != '\n') out.append(eol);  // a lone unterminated orphan line
   out.append("X-Virus-Scanned: ").append(single_line(scanned_by)).append(eol);
   out.append("X-Virus-Status: ").append(status_header(verdict)).append(eol);
-  out.append(body);
+  out.append(body, at);
   return out;
 }
 

@@ -74,7 +74,7 @@ TEST_CASE("examples/clamfetch.toml passes --check-config") {
   CHECK(contains(checked.out, "pop.example.com"));
 }
 
-TEST_CASE("rc errors exit 5 naming file, line and column; permissions exit 6") {
+TEST_CASE("rc errors exit 5 naming file, line and column - permissions exit 6") {
   TempDir dir;
   std::string bad = dir.write("bad.toml",
                               "[[poll]]\nserver = \"pop.example.com\"\nprotocol = \"pop3\"\n"
@@ -93,7 +93,7 @@ TEST_CASE("rc errors exit 5 naming file, line and column; permissions exit 6") {
   CHECK_FALSE(fs::exists(dir.path / "uids"));
 }
 
-TEST_CASE("bad arguments exit 5 with a one-line error; --help and --version exit 0") {
+TEST_CASE("bad arguments exit 5 with a one-line error - --help and --version exit 0") {
   TempDir dir;
   auto bad = run_clamfetch({"--frobnicate"}, dir);
   CHECK(bad.exit_code == 5);

@@ -167,7 +167,7 @@ TEST_CASE("batchlimit 10: 100 messages over 10 connections", "[deliver][smtp]") 
   CHECK(connects(servers.postfix_log().substr(log_before)) == 10);
 }
 
-TEST_CASE("an unknown recipient is a permanent refusal; the accepted ones still get it",
+TEST_CASE("an unknown recipient is a permanent refusal - the accepted ones still get it",
           "[deliver][smtp]") {
   MailServers servers;
   Log log;
@@ -196,7 +196,7 @@ TEST_CASE("an unknown recipient is a permanent refusal; the accepted ones still 
   CHECK(servers.delivered("nouser").empty());
 }
 
-TEST_CASE("Postfix stopped: unreachable at once; restarted between messages: reconnected",
+TEST_CASE("Postfix stopped: unreachable at once - restarted between messages: reconnected",
           "[deliver][smtp]") {
   MailServers servers;
   Log log;
@@ -265,7 +265,7 @@ TEST_CASE("LMTP to Dovecot delivers into its Maildirs, one reply per recipient",
   }
 }
 
-TEST_CASE("4xx from Postfix is temporary; over SIZE is refused before sending",
+TEST_CASE("4xx from Postfix is temporary - over SIZE is refused before sending",
           "[deliver][smtp]") {
   MailServers servers;
   std::string pf = servers.env("POSTFIX_DIR");

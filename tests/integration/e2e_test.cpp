@@ -68,7 +68,7 @@ TEST_CASE("thin slice: POP3S -> libclamav -> Postfix virtual mailbox, infected m
   CHECK(user.clamfetch({}).exit_code == 1);
 }
 
-TEST_CASE("keep: -a -k retrieves everything and keeps it; the next run without -a finds nothing") {
+TEST_CASE("keep: -a -k retrieves everything and keeps it - the next run without -a finds nothing") {
   MailServers servers;
   ClamfetchUser user(servers);
   for (int i = 0; i < 5; ++i) servers.seed("pop3userid1", make_message("keep" + std::to_string(i) + "@e2e", 2000));
@@ -117,7 +117,7 @@ TEST_CASE("an rc file readable by others is refused with exit 6 and nothing is f
   CHECK(servers.remote_messages("pop3userid1").size() == 1);
 }
 
-TEST_CASE("wrong password exits 3; server down exits 2") {
+TEST_CASE("wrong password exits 3 - server down exits 2") {
   MailServers servers;
   ClamfetchUser user(servers);
   std::string rc = user.standard_rc();

@@ -172,7 +172,7 @@ TEST_CASE("quarantine_keep expires old entries and only those") {
   CHECK_FALSE(fs::exists(user.home() + "/quarantine/" + old_id + ".eml"));
 }
 
-TEST_CASE("--scan prints clamscan's lines and exit codes, and the allowlist decision") {
+TEST_CASE("scan prints clamscan's lines and exit codes, and the allowlist decision") {
   MailServers servers;
   ClamfetchUser user(servers);
   user.write_rc(user.standard_rc() + "");

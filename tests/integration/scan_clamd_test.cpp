@@ -219,7 +219,7 @@ TEST_CASE("over clamd's StreamMaxLength: clamd's ERROR is a scan error, the stre
   CHECK(v.reason == "clamd: INSTREAM size limit exceeded. ERROR");
 }
 
-TEST_CASE("clamd scanner: over max_file_size is not sent at all; a bad address is reported") {
+TEST_CASE("clamd scanner: over max_file_size is not sent at all - a bad address is reported") {
   Log log;
   auto settings = clamd_settings({"unix:/nonexistent/clamd.sock"});
   settings.max_file_size = 10;

@@ -208,7 +208,7 @@ TEST_CASE("one scanner shared by 8 threads x 50 scans gives every verdict right"
   CHECK(scanner->loaded());
 }
 
-TEST_CASE("engine version names libclamav; database_changed sees a new signature file") {
+TEST_CASE("engine version names libclamav - database_changed sees a new signature file") {
   TempTree tmp;
   fs::copy(corpus::signatures_dir(), tmp / "db");
   Log log;

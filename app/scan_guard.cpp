@@ -1,0 +1,237 @@
+#include "app/scan_guard.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <set>
+#include <sstream>
+
+#include "core/atomic_file.hpp"
+
+// Journal lines (scan-journal):           Suspects file (scan-suspects):
+//   + <id>      scan started                 clamfetch-scan-suspects 2
+//   - <id>      scan returned                poison <id>
+//   c <id>      message acknowledged: forget it
+//   crash <id>  written by the crash-signal handler of the thread scanning <id>
+// <id> is "account-key folder uid", each part %XX-escaped so it has no space or control byte.
+
+namespace clamfetch::app {
+namespace {
+
+constexpr char kHeader[] = "clamfetch-scan-suspects 2";
+constexpr int kCrashSignals[] = {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL};
+constexpr int kSignalCount = sizeof kCrashSignals / sizeof kCrashSignals[0];
+constexpr std::size_t kAltStackSize = 64 * 1024;
+
+// What the signal handler may touch: plain globals and trivially constructed thread_locals,
+// nothing that allocates or locks. One guard per process (see open()).
+std::atomic<int> g_journal_fd{-1};
+struct sigaction g_previous[kSignalCount];
+thread_local const char* tl_crash_line = nullptr;
+thread_local std::size_t tl_crash_length = 0;
+
+void on_crash_signal(int sig, siginfo_t* info, void*) {
+  int fd = g_journal_fd.load();
+  if (fd >= 0 && tl_crash_line != nullptr) {
+    [[maybe_unused]] ssize_t n = ::write(fd, tl_crash_line, tl_crash_length);
+  }
+  // Hand the signal to whoever had it before (the default action: die). A fault (si_code > 0)
+  // repeats by itself when we return; a sent signal (abort()) is raised again.
+  for (int i = 0; i < kSignalCount; ++i) {
+    if (kCrashSignals[i] == sig) ::sigaction(sig, &g_previous[i], nullptr);
+  }
+  if (info == nullptr || info->si_code <= 0) ::raise(sig);
+}
+
+void install_handlers() {
+  struct sigaction action {};
+  action.sa_sigaction = on_crash_signal;
+  action.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigemptyset(&action.sa_mask);
+  for (int i = 0; i < kSignalCount; ++i) ::sigaction(kCrashSignals[i], &action, &g_previous[i]);
+}
+
+void restore_handlers() {
+  for (int i = 0; i < kSignalCount; ++i) ::sigaction(kCrashSignals[i], &g_previous[i], nullptr);
+}
+
+// A scanning thread gets an alternate signal stack once, so that a scan dying of a stack
+// overflow still runs the handler; it is switched off and freed when the thread ends.
+struct AltStack {
+  std::unique_ptr<char[]> memory;
+  ~AltStack() {
+    if (!memory) return;
+    stack_t off{};
+    off.ss_flags = SS_DISABLE;
+    ::sigaltstack(&off, nullptr);
+  }
+};
+thread_local AltStack tl_alt_stack;  // never touched by the handler
+
+void ensure_alt_stack() {
+  if (tl_alt_stack.memory) return;
+  auto memory = std::make_unique<char[]>(kAltStackSize);
+  stack_t stack{};
+  stack.ss_sp = memory.get();
+  stack.ss_size = kAltStackSize;
+  if (::sigaltstack(&stack, nullptr) == 0) tl_alt_stack.memory = std::move(memory);
+}
+
+std::string escape(const std::string& text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (c < 0x21 || c > 0x7e || c == '%') {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+Error state_error(const std::string& what, const std::string& path, int err) {
+  return make_error(Kind::state, Scope::run, what + " " + path + ": " + std::strerror(err));
+}
+
+Result<std::string> read_if_present(const std::string& path) {
+  if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) return std::string();
+  return read_file(path);
+}
+
+Result<std::set<std::string>> parse_suspects(const std::string& text, const std::string& path) {
+  std::set<std::string> poison;
+  std::istringstream lines(text);
+  std::string line;
+  for (int number = 1; std::getline(lines, line); ++number) {
+    if (number == 1 && line == kHeader) continue;
+    if (!line.starts_with("poison ") || line.size() == 7) {
+      return make_error(Kind::state, Scope::run, path + ":" + std::to_string(number) + ": corrupt line");
+    }
+    poison.insert(line.substr(7));
+  }
+  return poison;
+}
+
+std::string serialize(const std::set<std::string>& poison) {
+  std::string text = std::string(kHeader) + "\n";
+  for (const auto& id : poison) text += "poison " + id + "\n";
+  return text;
+}
+
+// Applies a dead (or finished) run's journal to the poison set; logs what it learnt.
+void fold(const std::string& journal, std::set<std::string>& poison, Log& log) {
+  std::set<std::string> open, crashed;
+  std::istringstream lines(journal);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with("+ ")) open.insert(line.substr(2));
+    else if (line.starts_with("- ")) open.erase(line.substr(2));
+    else if (line.starts_with("c ")) poison.erase(line.substr(2));
+    else if (line.starts_with("crash ")) crashed.insert(line.substr(6));
+    // Anything else is a line torn by the death itself: nothing to learn from it.
+  }
+  for (const auto& id : crashed) {
+    poison.insert(id);
+    log.error("the scanner crashed on message " + id + " in an earlier run: from now on it is "
+              "treated as a scan failure (on_fail applies)");
+  }
+  if (!crashed.empty()) return;  // the culprit is known: the other open scans were bystanders
+  for (const auto& id : open) {
+    log.warning("an earlier run ended without a crash record while scanning message " + id +
+                " (killed?): nothing is blamed, it will be scanned again");
+  }
+}
+
+}  // namespace
+
+std::string scan_identity(const std::string& account_key, const std::string& folder,
+                          const std::string& uid) {
+  return escape(account_key) + " " + escape(folder) + " " + escape(uid);
+}
+
+Result<std::unique_ptr<ScanGuard>> ScanGuard::open(const std::string& state_dir, Log& log) {
+  const std::string suspects_path = state_dir + "/scan-suspects";
+  const std::string journal_path = state_dir + "/scan-journal";
+  auto text = read_if_present(suspects_path);
+  if (!text) return text.error();
+  auto poison = parse_suspects(*text, suspects_path);
+  if (!poison) return poison.error();
+  auto journal = read_if_present(journal_path);
+  if (!journal) return journal.error();
+  if (!journal->empty()) {
+    fold(*journal, *poison, log);
+    // The folded state first, then a fresh journal: dying in between folds the old journal
+    // again, which changes nothing.
+    if (Status s = write_file_atomic(suspects_path, serialize(*poison)); !s) return s.error();
+  }
+  int fd = ::open(journal_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return state_error("cannot open", journal_path, errno);
+  std::map<std::string, Standing> standings;
+  for (const auto& id : *poison) standings[id] = Standing::poison;
+  return std::unique_ptr<ScanGuard>(new ScanGuard(state_dir, fd, std::move(standings), log));
+}
+
+ScanGuard::ScanGuard(std::string dir, int journal_fd, std::map<std::string, Standing> standings, Log& log)
+    : dir_(std::move(dir)), journal_fd_(journal_fd), log_(log), standings_(std::move(standings)) {
+  g_journal_fd.store(journal_fd_);
+  install_handlers();
+}
+
+ScanGuard::~ScanGuard() {
+  restore_handlers();
+  g_journal_fd.store(-1);
+  ::close(journal_fd_);
+}
+
+ScanGuard::Standing ScanGuard::standing(const std::string& id) const {
+  std::lock_guard lock(mutex_);
+  auto it = standings_.find(id);
+  return it == standings_.end() ? Standing::fine : it->second;
+}
+
+void ScanGuard::append(const std::string& line) {
+  // One write() of a short line to an O_APPEND file: lines of parallel workers never mix.
+  ssize_t n = ::write(journal_fd_, line.data(), line.size());
+  if (n == static_cast<ssize_t>(line.size())) return;
+  int err = n < 0 ? errno : ENOSPC;
+  std::lock_guard lock(mutex_);
+  if (write_failed_) return;
+  write_failed_ = true;
+  log_.warning("cannot write " + dir_ + "/scan-journal (" + std::strerror(err) +
+               "): scanning without poison-message protection");
+}
+
+std::unique_ptr<ScanGuard::Scanning> ScanGuard::begin(const std::string& id) {
+  return std::unique_ptr<Scanning>(new Scanning(*this, id));
+}
+
+void ScanGuard::forget(const std::string& id) {
+  {
+    std::lock_guard lock(mutex_);
+    if (standings_.erase(id) == 0) return;
+  }
+  append("c " + id + "\n");
+}
+
+ScanGuard::Scanning::Scanning(ScanGuard& guard, const std::string& id)
+    : guard_(guard), crash_line_("crash " + id + "\n") {
+  ensure_alt_stack();
+  guard_.append("+ " + id + "\n");
+  tl_crash_line = crash_line_.data();
+  tl_crash_length = crash_line_.size();
+}
+
+ScanGuard::Scanning::~Scanning() {
+  tl_crash_line = nullptr;
+  tl_crash_length = 0;
+  guard_.append("- " + crash_line_.substr(6));
+}
+
+}  // namespace clamfetch::app
