@@ -144,6 +144,7 @@ Result<Options> parse_args(int argc, char** argv) {
     return bad("--scan needs at least one FILE (or - for standard input)");
   }
   if (o.silent && o.verbose > 0) return bad("-s/--silent and -v/--verbose exclude each other");
+  if (o.idle && !o.daemon_seconds) return bad("--idle works in daemon mode only: add -d SECS");
   return o;
 }
 

@@ -86,6 +86,7 @@ class Handler {
   std::string host_;
   std::map<std::string, std::unique_ptr<deliver::Transport>> transports_;
   std::unique_lock<std::mutex>* handover_ = nullptr;  // the job's account lock, during handle()
+  AccountRun* current_ = nullptr;                     // the job's account, during handle()
   Quarantine quarantine_;
   ScanGuard* guard_;
 };
@@ -130,7 +131,11 @@ deliver::Outcome Handler::send(const rc::User& user, const deliver::Envelope& en
   auto& transport = transports_[user.smtphost.text];
   if (!transport) transport = deliver::make_transport(deliver_settings(user.smtphost, user, host_), log_);
   transport->set_before_end_of_data([this] {
-    if (handover_ != nullptr && !handover_->owns_lock()) handover_->lock();
+    if (handover_ == nullptr) return true;
+    if (!handover_->owns_lock()) handover_->lock();
+    // The account's UID store failed meanwhile: this delivery could not be recorded, so it
+    // is abandoned before the MTA can take it (the message stays on the server).
+    return current_ == nullptr || !current_->stopped();
   });
   return transport->send(env, data);
 }
@@ -303,8 +308,10 @@ void Handler::handle(Job& job) {
   // it writes the final "." (see Handler::send).
   std::unique_lock handover(acct.handover, std::defer_lock);
   handover_ = &handover;
+  current_ = &acct;
   Result r = dispatch(job, verdict);
   handover_ = nullptr;
+  current_ = nullptr;
   if (r.acknowledge) {
     kill_point(KillPoint::after_2xx);
     // Durably note the hand-over before the server may forget the message. Workers of one
@@ -325,7 +332,8 @@ void Handler::handle(Job& job) {
   if (r.acknowledge) {
     acct.handled.push_back(job.ref);
     ++acct.retrieved;
-  } else if (r.error) {
+  } else if (r.error && !acct.stop) {
+    // Once the account is stopped its error (the state failure) is what the run reports.
     acct.error = r.error;
   }
 }

@@ -65,15 +65,15 @@ class Transport {
   /// moment after which the MTA may take the message. The poller takes a lock there and
   /// holds it until the delivery is recorded, so that a kill leaves at most one message
   /// delivered-but-unrecorded per account while the rest of the transfers overlap.
-  void set_before_end_of_data(std::function<void()> hook) { before_end_of_data_ = std::move(hook); }
+  /// If the hook returns false the message is abandoned: the connection is dropped before
+  /// the "." (so the MTA discards it) and send() returns unreachable.
+  void set_before_end_of_data(std::function<bool()> hook) { before_end_of_data_ = std::move(hook); }
 
  protected:
-  void before_end_of_data() const {
-    if (before_end_of_data_) before_end_of_data_();
-  }
+  bool before_end_of_data() const { return !before_end_of_data_ || before_end_of_data_(); }
 
  private:
-  std::function<void()> before_end_of_data_;
+  std::function<bool()> before_end_of_data_;
 
  public:
   /// QUIT and disconnect; safe when not connected.

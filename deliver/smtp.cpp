@@ -70,7 +70,8 @@ class DataSection {
 
   std::size_t size() const { return size_; }
 
-  /// Writes everything but the final ".\r\n", calls `before_end`, then writes that mark.
+  /// Writes everything but the final ".\r\n", asks `before_end`, then writes that mark
+  /// (or stops there when before_end says no).
   template <class Hook>
   Io write(Connection& conn, int timeout_seconds, std::string& error, Hook&& before_end) const {
     constexpr std::size_t kMark = 3;  // ".\r\n", which data_wire() always ends with
@@ -86,7 +87,10 @@ class DataSection {
       });
     }
     if (io != Io::ok) return io;
-    before_end();
+    if (!before_end()) {
+      error = "delivery abandoned before the end of data";
+      return Io::closed;
+    }
     return conn.write_all(".\r\n", timeout_seconds, error);
   }
 
@@ -327,7 +331,7 @@ void SmtpTransport::finish_data(const DataSection& wire, const std::vector<std::
                                 Outcome& out) {
   trace('>', "(" + std::to_string(wire.size()) + " octets of message data)");
   std::string error;
-  last_io_ = wire.write(*conn_, settings_.timeout_seconds, error, [this] { before_end_of_data(); });
+  last_io_ = wire.write(*conn_, settings_.timeout_seconds, error, [this] { return before_end_of_data(); });
   if (last_io_ != Io::ok) {
     out = failure(Outcome::Status::unreachable, Reply{0, error});
     drop();

@@ -58,4 +58,8 @@ TEST_CASE("bad arguments are config errors (exit 5) naming the option") {
   CHECK(missing.error().text == "option -f needs a value");
   CHECK_FALSE(parse({"--scan"}).ok());
   CHECK_FALSE(parse({"-s", "-v"}).ok());
+  auto idle = parse({"--idle"});
+  REQUIRE_FALSE(idle.ok());
+  CHECK(idle.error().text == "--idle works in daemon mode only: add -d SECS");
+  CHECK(parse({"--idle", "-d", "60"}).ok());
 }
