@@ -275,7 +275,8 @@ void Handler::log_outcome(const Job& job, const Verdict& verdict, const Result& 
   std::string line = "delivery account=" + acct.name + " uid=" + job.ref.uid + " from=<" +
                      job.message.envelope_from + "> to=<" + job.message.recipients.front() +
                      "> size=" + std::to_string(job.message.data.size()) + " verdict=" +
-                     describe(verdict) + " result=" + r.result;
+                     describe(verdict) + " scan_ms=" +
+                     std::to_string(static_cast<long>(verdict.seconds * 1000)) + " result=" + r.result;
   if (r.reply.code != 0) line += " reply=" + std::to_string(r.reply.code);
   log_.verbose(line);
   bool infected = verdict.status == Verdict::Status::infected;
