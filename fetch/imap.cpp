@@ -185,7 +185,7 @@ Status ImapSession::start_tls() {
   if (!has_capabilities(imap_.get())) {
     if (Status status = refresh_capabilities("CAPABILITY"); !status) return status;
   }
-  if (!mailimap_has_extension(imap_.get(), "STARTTLS")) {
+  if (!has_extension(imap_.get(), "STARTTLS")) {
     return make_error(Kind::tls, Scope::account, prefix() + "server offers no STARTTLS");
   }
   int r = mailimap_starttls(imap_.get());
@@ -210,14 +210,14 @@ Status ImapSession::start_tls() {
 }
 
 Status ImapSession::refresh_capabilities(std::string_view why) {
-  // An OK without "* CAPABILITY" makes libetpan copy the cached list, and it dereferences it:
-  // never leave it NULL (a greeting without capabilities did; found by tests/fuzz/imap_fuzz).
+  // Sent as a plain command: the session stores what "* CAPABILITY" says in
+  // imap_connection_info either way, and mailimap_capability() would then copy that list, which
+  // crashes libetpan when it is NULL (after a greeting without capabilities, or an empty
+  // "[CAPABILITY]" code in the reply; found by tests/fuzz/imap_fuzz). A reply without any
+  // leaves the empty list set here.
   forget_capabilities(imap_.get());
-  mailimap_capability_data* caps = nullptr;
-  int r = mailimap_capability(imap_.get(), &caps);
+  int r = mailimap_custom_command(imap_.get(), "CAPABILITY");
   if (r != MAILIMAP_NO_ERROR) return fail(r, why);
-  // The session keeps its own copy in imap_connection_info.
-  mailimap_capability_data_free(caps);
   return {};
 }
 
@@ -242,8 +242,8 @@ Status ImapSession::authenticate() {
 
 Status ImapSession::login_with(const std::string& password) {
   mailimap* imap = imap_.get();
-  bool use_plain = mailimap_has_extension(imap, "LOGINDISABLED") != 0;
-  if (use_plain && !mailimap_has_authentication(imap, "PLAIN")) {
+  bool use_plain = has_extension(imap, "LOGINDISABLED");
+  if (use_plain && !has_authentication(imap, "PLAIN")) {
     return make_error(Kind::auth, Scope::account,
                       prefix() + "server disables LOGIN and offers no AUTHENTICATE PLAIN");
   }

@@ -42,7 +42,7 @@ bool exists_announced(const mailimap* imap) {
 }  // namespace
 
 bool ImapSession::can_idle() const {
-  return state_ == State::authenticated && imap_ && mailimap_has_idle(imap_.get()) != 0;
+  return state_ == State::authenticated && imap_ && has_extension(imap_.get(), "IDLE");
 }
 
 ImapSession::Wake ImapSession::wait_while_idling(int wake_fd, const Deadline& deadline) const {

@@ -51,6 +51,11 @@ struct AttFacts {
 };
 AttFacts att_facts(const mailimap_msg_att* att);
 
+/// mailimap_has_extension / mailimap_has_authentication, safe on a session whose server sent
+/// an empty capability list (libetpan 1.9.4 crashes there).
+bool has_extension(mailimap* imap, const char* name);
+bool has_authentication(mailimap* imap, const char* mechanism);
+
 /// Decimal IMAP UID, or 0 when `text` is not one.
 uint32_t parse_uid(std::string_view text);
 

@@ -355,7 +355,7 @@ Status ImapSession::expunge_deleted() {
   std::set<uint32_t> uids = std::move(deleted_);
   deleted_.clear();
   // UID EXPUNGE removes only what we marked; plain EXPUNGE also what others marked \Deleted.
-  bool uidplus = mailimap_has_uidplus(imap_.get()) != 0;
+  bool uidplus = has_extension(imap_.get(), "UIDPLUS");
   int r = MAILIMAP_NO_ERROR;
   if (uidplus) {
     for (const std::set<uint32_t>& group : groups_of(uids)) {

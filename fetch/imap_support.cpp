@@ -98,6 +98,23 @@ AttFacts att_facts(const mailimap_msg_att* att) {
   return facts;
 }
 
+// libetpan keeps a capability list of NULL after an empty "[CAPABILITY]" response code and
+// its mailimap_has_* then dereference it (found by tests/fuzz/imap_fuzz): ask only when a list
+// is there.
+static bool capability_list_present(const mailimap* imap) {
+  const auto* info = imap->imap_connection_info;
+  return info != nullptr && info->imap_capability != nullptr &&
+         info->imap_capability->cap_list != nullptr;
+}
+
+bool has_extension(mailimap* imap, const char* name) {
+  return capability_list_present(imap) && mailimap_has_extension(imap, name) != 0;
+}
+
+bool has_authentication(mailimap* imap, const char* mechanism) {
+  return capability_list_present(imap) && mailimap_has_authentication(imap, mechanism) != 0;
+}
+
 uint32_t parse_uid(std::string_view text) {
   uint32_t uid = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), uid);

@@ -463,12 +463,39 @@ TEST_CASE("the binary: a hostile server gives exit 4 and one clear line, no cras
 
 TEST_CASE("IMAP: a CAPABILITY answered OK without data after a greeting without any") {
   // Found by tests/fuzz/imap_fuzz: libetpan copied the cached capability list, NULL after a
-  // greeting without one, and crashed (SIGSEGV in mailimap_capability).
+  // greeting without one or after an empty "[CAPABILITY]" code, and crashed (SIGSEGV in
+  // mailimap_capability).
+  std::string reply =
+      GENERATE(std::string("1 OK done\r\n"), std::string("1 OK [CAPABILITY] x\r\n"));
   ImapRun run({Step::send("* OK hi\r\n"), Step::expect("1 CAPABILITY"),
-               Step::send("1 OK done\r\n"), Step::expect("2 LOGIN fakeuser"),
+               Step::send(reply), Step::expect("2 LOGIN fakeuser"),
                Step::send("2 OK [CAPABILITY IMAP4rev1] in\r\n"), Step::expect("3 LOGOUT"),
                Step::send("* BYE bye\r\n3 OK done\r\n")});
   CHECK(run.session->close().ok());
+  REQUIRE(run.fake.wait_done(5));
+  CHECK(run.fake.failure().empty());
+}
+
+TEST_CASE("IMAP: an empty [CAPABILITY] response code leaves no capability, not a crash") {
+  // Found by tests/fuzz/imap_fuzz: after "2 OK [CAPABILITY] selected" libetpan kept a NULL
+  // capability list and mailimap_has_uidplus dereferenced it at EXPUNGE (SIGSEGV).
+  ImapRun run({Step::send("* OK [CAPABILITY IMAP4rev1 UIDPLUS] fake\r\n"),
+               Step::expect("1 LOGIN fakeuser"),
+               Step::send("1 OK [CAPABILITY IMAP4rev1 UIDPLUS] in\r\n"),
+               Step::expect("2 SELECT INBOX"),
+               Step::send("* 1 EXISTS\r\n* OK [UIDVALIDITY 42] ok\r\n"
+                          "2 OK [CAPABILITY] selected\r\n"),
+               Step::expect("3 UID FETCH 1:* (UID RFC822.SIZE)"),
+               Step::send("* 1 FETCH (UID 7 RFC822.SIZE 5)\r\n3 OK done\r\n"),
+               Step::expect("4 UID STORE 7 +FLAGS.SILENT (\\Deleted)"),
+               Step::send("4 OK stored\r\n"),
+               Step::expect("5 EXPUNGE"), Step::send("5 OK expunged\r\n"),
+               Step::expect("6 LOGOUT"), Step::send("* BYE bye\r\n6 OK done\r\n")});
+  Result<FolderListing> listing = run.session->list("INBOX");
+  REQUIRE(listing.ok());
+  REQUIRE(listing->messages.size() == 1);
+  REQUIRE(run.session->acknowledge(listing->messages, true).ok());
+  CHECK(run.session->close().ok());  // without UIDPLUS known: plain EXPUNGE
   REQUIRE(run.fake.wait_done(5));
   CHECK(run.fake.failure().empty());
 }
