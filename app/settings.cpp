@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 
 namespace clamfetch::app {
@@ -72,7 +73,15 @@ std::string scan_temp_directory(const std::string& state_dir) {
       (st.st_mode & 077) != 0) {
     return state_dir + "/scantmp";
   }
-  return shm;
+  // One directory per state directory: libclamav's leftovers are wiped at each load, which
+  // must never hit the files of another instance of the same user scanning right now.
+  uint64_t h = 1469598103934665603ull;
+  for (char c : state_dir) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  char name[17];
+  std::snprintf(name, sizeof name, "%016llx", static_cast<unsigned long long>(h));
+  std::string mine = shm + "/" + name;
+  if (mkdir(mine.c_str(), 0700) != 0 && errno != EEXIST) return state_dir + "/scantmp";
+  return mine;
 }
 
 scan::Settings scan_settings(const rc::Scan& scan, const std::string& state_dir) {

@@ -86,7 +86,7 @@ std::vector<std::string> wrong_modes(const std::string& dir, mode_t dir_mode, mo
 
 }  // namespace
 
-TEST_CASE("passwords appear in no output, trace, log file or --check-config; state is private") {
+TEST_CASE("passwords appear in no output, trace, log file or --check-config - state is private") {
   MailServers servers;
   ClamfetchUser user(servers);
   // The password_command reads a file only the test user can read.

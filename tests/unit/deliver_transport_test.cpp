@@ -254,17 +254,20 @@ TEST_CASE("LMTP: 2xx for one recipient and 4xx for the other is temporary", "[de
 TEST_CASE("pipelined: a 4xx RCPT and then 354 ends the transaction by dropping the connection",
           "[deliver][transport]") {
   std::vector<std::string> after_354;
-  FakeServer server(1, [&](int, Peer& p) {
-    p.say("220 mx\r\n");
-    p.line();  // EHLO
-    p.say("250-mx\r\n250 PIPELINING\r\n");
-    std::vector<std::string> batch{p.line(), p.line(), p.line()};  // MAIL, RCPT, DATA
-    if (batch[2] != "DATA") return;
-    p.say("250 ok\r\n450 4.2.0 later\r\n354 go anyway\r\n");
-    after_354.push_back(p.line());
-  });
   clamfetch::Log log;
-  Outcome out = make_transport(settings_for(server), log)->send(kEnvelope, "secret body\r\n");
+  Outcome out;
+  {
+    FakeServer server(1, [&](int, Peer& p) {
+      p.say("220 mx\r\n");
+      p.line();  // EHLO
+      p.say("250-mx\r\n250 PIPELINING\r\n");
+      std::vector<std::string> batch{p.line(), p.line(), p.line()};  // MAIL, RCPT, DATA
+      if (batch[2] != "DATA") return;
+      p.say("250 ok\r\n450 4.2.0 later\r\n354 go anyway\r\n");
+      after_354.push_back(p.line());
+    });
+    out = make_transport(settings_for(server), log)->send(kEnvelope, "secret body\r\n");
+  }  // the server's thread has finished: after_354 is complete
   CHECK(out.status == Sent::temporary);
   CHECK(out.reply.code == 450);
   REQUIRE(after_354.size() == 1);
