@@ -145,6 +145,30 @@ TEST_CASE("a run killed after the report but before the acknowledge sends no sec
   CHECK(servers.remote_messages("pop3userid1").empty());
 }
 
+TEST_CASE("killed right after the report 2xx - the next run only acknowledges") {
+  MailServers servers;
+  ClamfetchUser user(servers);
+  servers.seed("pop3userid1", infected_message("eicar3@q"));
+  user.write_rc(user.standard_rc());
+  // The test hook SIGKILLs clamfetch after the first 2xx (the postmaster report), before
+  // the UID record and the DELE: the quarantine entry exists, the server still has the mail.
+  auto killed = run({clamfetch_binary()}, servers.env("TEST_USER"),
+                    {{"CLAMFETCH_HOME", user.home()}, {"CLAMFETCH_TEST_KILL_AT", "after_2xx:1"}});
+  CHECK(killed.exit_code == 128 + 9);
+  servers.wait_queue_empty();
+  REQUIRE(servers.delivered("postmaster").size() == 1);
+  REQUIRE(servers.remote_messages("pop3userid1").size() == 1);
+
+  auto next = user.clamfetch({"-v"});
+  INFO(next.err);
+  CHECK(next.exit_code == 0);
+  CHECK(contains(next.err, "already quarantined"));
+  servers.wait_queue_empty();
+  CHECK(servers.delivered("postmaster").size() == 1);
+  CHECK(servers.remote_messages("pop3userid1").empty());
+  CHECK(ids_in(user.clamfetch({"--quarantine"}).out).size() == 1);
+}
+
 TEST_CASE("quarantine_keep expires old entries and only those") {
   MailServers servers;
   ClamfetchUser user(servers);
