@@ -8,6 +8,7 @@
 #include <fstream>
 #include <regex>
 
+#include "data/corpus/scan_corpus.hpp"
 #include "support/clamfetch_user.hpp"
 #include "support/servers.hpp"
 
@@ -221,4 +222,41 @@ TEST_CASE("scan prints clamscan's lines and exit codes, and the allowlist decisi
   CHECK(contains(mixed.out, "would be scanned"));
   auto from = user.clamfetch({"--scan", "--sender", "scanner@lab.example", "--rcpt", "other@example.com", dir + "/clean.eml"});
   CHECK(contains(from.out, "allowlisted, would not be scanned"));
+}
+
+TEST_CASE("scan over the scan corpus gives the in-process verdicts in clamscan's form") {
+  MailServers servers;
+  ClamfetchUser user(servers);
+  user.write_rc(user.standard_rc());
+  std::vector<std::string> args{"--scan"};
+  std::map<std::string, std::string> expected;
+  int n = 0;
+  auto add = [&](const std::string& message, const std::string& verdict) {
+    std::string path = user.home() + "/corpus" + std::to_string(n++) + ".eml";
+    std::ofstream(path, std::ios::binary) << message;
+    args.push_back(path);
+    expected[path] = verdict;
+  };
+  // Names as the in-process scanner gives them; unsigned databases may append ".UNOFFICIAL".
+  for (const auto& c : clamfetch::test::corpus::infected_cases()) add(c.message, c.expected);
+  for (const auto& m : clamfetch::test::corpus::clean_messages(30)) add(m, "OK");
+  auto r = user.clamfetch(args);
+  INFO(r.err);
+  CHECK(r.exit_code == 1);  // something was found
+  std::map<std::string, std::string> got;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) {
+    auto colon = line.find(": ");
+    if (colon != std::string::npos) got[line.substr(0, colon)] = line.substr(colon + 2);
+  }
+  CHECK(got.size() == expected.size());
+  for (const auto& [path, verdict] : expected) {
+    INFO(path << " expected " << verdict << " got " << got[path]);
+    if (verdict == "OK") {
+      CHECK(got[path] == "OK");
+    } else {
+      CHECK(got[path].rfind(verdict, 0) == 0);
+      CHECK(got[path].ends_with(" FOUND"));
+    }
+  }
 }
