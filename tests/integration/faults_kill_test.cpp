@@ -27,16 +27,6 @@ constexpr int kDefaultKills = 25;
 constexpr int kRefill = 20;
 
 // Message-ID -> how many copies the Maildir holds.
-std::map<std::string, int> count_ids(const std::vector<std::string>& files) {
-  static const std::regex id("(^|\n)Message-ID: <([^>]+)>", std::regex::icase);
-  std::map<std::string, int> counts;
-  for (const auto& f : files) {
-    std::smatch m;
-    if (std::regex_search(f, m, id)) ++counts[m[2]];
-  }
-  return counts;
-}
-
 unsigned env_number(const char* name, unsigned fallback) {
   const char* v = std::getenv(name);
   return v != nullptr && *v != '\0' ? static_cast<unsigned>(std::strtoul(v, nullptr, 10)) : fallback;
@@ -103,7 +93,7 @@ void kill_trial(const Trial& t, unsigned seed) {
   CHECK(outputs.find("corrupt") == std::string::npos);
   servers.wait_queue_empty(120);
 
-  auto counts = count_ids(servers.delivered("virtualuser1"));
+  auto counts = count_message_ids(servers.delivered("virtualuser1"));
   int duplicates = 0, missing = 0;
   for (const auto& id : ids) {
     int n = counts.count(id) ? counts[id] : 0;

@@ -25,16 +25,6 @@ bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-std::map<std::string, int> count_ids(const std::vector<std::string>& files) {
-  static const std::regex id("(^|\n)Message-ID: <([^>]+)>", std::regex::icase);
-  std::map<std::string, int> counts;
-  for (const auto& f : files) {
-    std::smatch m;
-    if (std::regex_search(f, m, id)) ++counts[m[2]];
-  }
-  return counts;
-}
-
 std::vector<std::string> seed(const MailServers& servers, const std::string& tag, int n, std::size_t size) {
   std::vector<std::string> ids, messages;
   for (int i = 0; i < n; ++i) {
@@ -90,7 +80,7 @@ TEST_CASE("Postfix stopped in the middle of a batch: nothing lost, the next run 
   INFO(second.err);
   CHECK(second.exit_code == 0);
   servers.wait_queue_empty(120);
-  auto counts = count_ids(servers.delivered("virtualuser1"));
+  auto counts = count_message_ids(servers.delivered("virtualuser1"));
   int duplicates = 0;
   for (const auto& id : ids) {
     INFO(id);
@@ -126,7 +116,7 @@ TEST_CASE("Postfix answering 4xx: exit 10, everything stays, delivered once it a
   INFO(accepted.err);
   CHECK(accepted.exit_code == 0);
   servers.wait_queue_empty();
-  auto counts = count_ids(servers.delivered("virtualuser1"));
+  auto counts = count_message_ids(servers.delivered("virtualuser1"));
   for (const auto& id : ids) CHECK(counts[id] == 1);
   CHECK(servers.remote_messages("pop3userid1").empty());
 }
@@ -187,6 +177,6 @@ TEST_CASE("an MTA that answers after the timeout: exit 10, the message stays, de
   INFO(later.err);
   CHECK(later.exit_code == 0);
   servers.wait_queue_empty();
-  CHECK(count_ids(servers.delivered("virtualuser1"))[ids[0]] == 1);
+  CHECK(count_message_ids(servers.delivered("virtualuser1"))[ids[0]] == 1);
   CHECK(servers.remote_messages("pop3userid1").empty());
 }

@@ -23,16 +23,6 @@ bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-std::map<std::string, int> count_ids(const std::vector<std::string>& files) {
-  static const std::regex id("(^|\n)Message-ID: <([^>]+)>", std::regex::icase);
-  std::map<std::string, int> counts;
-  for (const auto& f : files) {
-    std::smatch m;
-    if (std::regex_search(f, m, id)) ++counts[m[2]];
-  }
-  return counts;
-}
-
 std::string with_scan_settings(std::string rc, const std::string& database, const std::string& on_fail) {
   const std::string key = "database = \"";
   auto start = rc.find(key) + key.size();
@@ -95,7 +85,7 @@ TEST_CASE("unreadable signature database: defer keeps everything, accept deliver
   auto delivered = servers.delivered("virtualuser1");
   REQUIRE(delivered.size() == 4);
   for (const auto& m : delivered) CHECK(contains(m, "X-Virus-Status: Unscanned"));
-  auto counts = count_ids(delivered);
+  auto counts = count_message_ids(delivered);
   for (const auto& id : ids) CHECK(counts[id] == 1);
   CHECK(servers.remote_messages("pop3userid1").empty());
 }
@@ -131,7 +121,7 @@ TEST_CASE("a poison message crashes the scanner once, then stays deferred and th
   CHECK(contains(third.err, "scanner crashed on this message in an earlier run"));
   servers.wait_queue_empty();
 
-  auto counts = count_ids(servers.delivered("virtualuser1"));
+  auto counts = count_message_ids(servers.delivered("virtualuser1"));
   CHECK(counts.size() == 9);
   CHECK(counts.count("poison5@faults") == 0);
   for (const auto& id : ids) {
@@ -149,7 +139,7 @@ TEST_CASE("a poison message crashes the scanner once, then stays deferred and th
   INFO(accepted.err);
   CHECK(accepted.exit_code == 0);
   servers.wait_queue_empty();
-  auto poison = count_ids(servers.delivered("virtualuser1"));
+  auto poison = count_message_ids(servers.delivered("virtualuser1"));
   CHECK(poison["poison5@faults"] == 1);
   for (const auto& m : servers.delivered("virtualuser1")) {
     if (contains(m, "poison5@faults")) CHECK(contains(m, "X-Virus-Status: Unscanned"));

@@ -26,16 +26,6 @@ bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-std::map<std::string, int> count_ids(const std::vector<std::string>& files) {
-  static const std::regex id("(^|\n)Message-ID: <([^>]+)>", std::regex::icase);
-  std::map<std::string, int> counts;
-  for (const auto& f : files) {
-    std::smatch m;
-    if (std::regex_search(f, m, id)) ++counts[m[2]];
-  }
-  return counts;
-}
-
 std::vector<std::string> seed(const MailServers& servers, const std::string& tag, int n) {
   std::vector<std::string> ids, messages;
   for (int i = 0; i < n; ++i) {
@@ -70,7 +60,7 @@ class SmallDisk {
 
 void account_for(const MailServers& servers, const std::vector<std::string>& ids, int max_duplicates) {
   servers.wait_queue_empty();
-  auto counts = count_ids(servers.delivered("virtualuser1"));
+  auto counts = count_message_ids(servers.delivered("virtualuser1"));
   int duplicates = 0;
   for (const auto& id : ids) {
     INFO(id);

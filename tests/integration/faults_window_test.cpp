@@ -17,16 +17,6 @@ namespace {
 
 constexpr int kMessages = 12;
 
-std::map<std::string, int> count_ids(const std::vector<std::string>& files) {
-  static const std::regex id("(^|\n)Message-ID: <([^>]+)>", std::regex::icase);
-  std::map<std::string, int> counts;
-  for (const auto& f : files) {
-    std::smatch m;
-    if (std::regex_search(f, m, id)) ++counts[m[2]];
-  }
-  return counts;
-}
-
 RunResult clamfetch_with(const MailServers& servers, const ClamfetchUser& user,
                          const std::map<std::string, std::string>& env) {
   std::map<std::string, std::string> all = env;
@@ -62,7 +52,7 @@ void kill_in_window(const MailServers& servers, ClamfetchUser& user, const std::
   CHECK(clamfetch_with(servers, user, {}).exit_code == 1);  // the UID store is whole
   servers.wait_queue_empty(60);
 
-  auto after = count_ids(servers.delivered("virtualuser1"));
+  auto after = count_message_ids(servers.delivered("virtualuser1"));
   int duplicates = 0;
   for (const auto& id : ids) {
     INFO(id);

@@ -3,6 +3,7 @@
 #include <grp.h>
 
 #include <filesystem>
+#include <regex>
 #include <stdexcept>
 
 namespace clamfetch::test {
@@ -90,6 +91,16 @@ RunResult ClamfetchUser::clamfetch(const std::vector<std::string>& args) const {
   std::vector<std::string> argv{clamfetch_binary()};
   argv.insert(argv.end(), args.begin(), args.end());
   return run(argv, servers_.env("TEST_USER"), {{"CLAMFETCH_HOME", home_}});
+}
+
+std::map<std::string, int> count_message_ids(const std::vector<std::string>& files) {
+  static const std::regex id("(^|\n)Message-ID: <([^>]+)>", std::regex::icase);
+  std::map<std::string, int> counts;
+  for (const auto& f : files) {
+    std::smatch m;
+    if (std::regex_search(f, m, id)) ++counts[m[2]];
+  }
+  return counts;
 }
 
 std::string clamfetch_binary() { return CLAMFETCH_BINARY; }

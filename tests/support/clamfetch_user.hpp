@@ -53,6 +53,10 @@ class ClamfetchUser {
   gid_t gid_ = 0;
 };
 
+/// How many times each Message-ID occurs in `files` (delivered Maildir files): the fault
+/// tests account for every seeded message with it.
+std::map<std::string, int> count_message_ids(const std::vector<std::string>& files);
+
 /// Absolute path of the clamfetch binary under test.
 std::string clamfetch_binary();
 
