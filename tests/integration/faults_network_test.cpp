@@ -16,16 +16,6 @@ using namespace clamfetch::test;
 
 namespace {
 
-std::map<std::string, int> count_ids(const std::vector<std::string>& files) {
-  static const std::regex id("(^|\n)Message-ID: <([^>]+)>", std::regex::icase);
-  std::map<std::string, int> counts;
-  for (const auto& f : files) {
-    std::smatch m;
-    if (std::regex_search(f, m, id)) ++counts[m[2]];
-  }
-  return counts;
-}
-
 void cut_mid_transfer(const std::string& protocol, bool keep) {
   MailServers servers;
   ClamfetchUser user(servers);
@@ -37,8 +27,7 @@ void cut_mid_transfer(const std::string& protocol, bool keep) {
   servers.seed("pop3userid1", messages);
   std::string port_key = protocol == "imap" ? "IMAPS_PORT" : "POP3S_PORT";
   std::string keep_line = keep ? "  keep = true\n" : "";
-  // One proxy port for every run: the UID store is keyed by server *and port*
-  // (app/settings.cpp account_key), so another port would be another account.
+  // One proxy port for every run, so that every run polls through the same rc file.
   CuttingProxy proxy(servers.port(port_key), 0);
   std::string rc = user.standard_rc(protocol, "implicit", keep_line);
   rc.replace(rc.find("port = " + servers.env(port_key)), 7 + servers.env(port_key).size(),
@@ -62,7 +51,7 @@ void cut_mid_transfer(const std::string& protocol, bool keep) {
   INFO(clean.err);
   CHECK(clean.exit_code == 0);
   servers.wait_queue_empty(60);
-  auto counts = count_ids(servers.delivered("virtualuser1"));
+  auto counts = count_message_ids(servers.delivered("virtualuser1"));
   for (const auto& id : ids) {
     INFO(id);
     CHECK(counts[id] == 1);  // a dropped connection is no reason to deliver twice
