@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/atomic_file.hpp"
+#include "core/escape.hpp"
 
 // Journal lines (scan-journal):           Suspects file (scan-suspects):
 //   + <id>      scan started                 clamfetch-scan-suspects 2
@@ -82,21 +83,6 @@ void ensure_alt_stack() {
   if (::sigaltstack(&stack, nullptr) == 0) tl_alt_stack.memory = std::move(memory);
 }
 
-std::string escape(const std::string& text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (c < 0x21 || c > 0x7e || c == '%') {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
-
 Error state_error(const std::string& what, const std::string& path, int err) {
   return make_error(Kind::state, Scope::run, what + " " + path + ": " + std::strerror(err));
 }
@@ -153,7 +139,7 @@ void fold(const std::string& journal, std::set<std::string>& poison, Log& log) {
 
 std::string scan_identity(const std::string& account_key, const std::string& folder,
                           const std::string& uid) {
-  return escape(account_key) + " " + escape(folder) + " " + escape(uid);
+  return percent_escape(account_key) + " " + percent_escape(folder) + " " + percent_escape(uid);
 }
 
 Result<std::unique_ptr<ScanGuard>> ScanGuard::open(const std::string& state_dir, Log& log) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "core/atomic_file.hpp"
+#include "core/escape.hpp"
 #include "fetch/fetch.hpp"
 
 namespace clamfetch::fetch {
@@ -49,21 +50,6 @@ std::string hex_sha256(const std::string& text) {
   for (unsigned int i = 0; i < len; ++i) {
     out += kHex[digest[i] >> 4];
     out += kHex[digest[i] & 15];
-  }
-  return out;
-}
-
-std::string escape(const std::string& name) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : name) {
-    if (c < 0x21 || c > 0x7e || c == '%') {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
   }
   return out;
 }
@@ -237,7 +223,7 @@ Status UidStore::record(const std::string& folder, const std::string& uid, bool 
   }
   Folder& f = folders_[folder];
   std::string line = std::string("uid ") + (will_delete ? "d " : "k ") +
-                     std::to_string(f.uidvalidity) + " " + escape(folder) + " " + uid + "\n";
+                     std::to_string(f.uidvalidity) + " " + percent_escape(folder) + " " + uid + "\n";
   std::string journal = path_ + ".journal";
   int fd = ::open(journal.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return state_error("cannot open", journal, errno);
@@ -270,7 +256,7 @@ void UidStore::prune(const std::string& folder, const std::set<std::string>& pre
 std::string UidStore::serialize() const {
   std::string text = std::string(kHeader) + "\n";
   for (const auto& [name, folder] : folders_) {
-    text += "folder " + std::to_string(folder.uidvalidity) + " " + escape(name) + "\n";
+    text += "folder " + std::to_string(folder.uidvalidity) + " " + percent_escape(name) + "\n";
     for (const auto& [uid, entry] : folder.uids) {
       text += std::string("uid ") + (entry.pending_delete ? "d " : "k ") + uid + "\n";
     }
