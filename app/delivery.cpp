@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <ctime>
 #include <map>
+#include <span>
 
 #include "app/route.hpp"
 #include "app/quarantine.hpp"
@@ -75,7 +76,11 @@ class Handler {
   Result deliver_clean(const Job& job, const Verdict& verdict);
   Result divert(const Job& job, const Verdict& verdict);
   Result refused(const Job& job, const deliver::Outcome& outcome, AfterMta after);
-  deliver::Outcome send(const rc::User& user, const deliver::Envelope& env, std::string_view data);
+  deliver::Outcome send(const rc::User& user, const deliver::Envelope& env, std::string_view data) {
+    return send(user, env, std::span<const std::string_view>(&data, 1));
+  }
+  deliver::Outcome send(const rc::User& user, const deliver::Envelope& env,
+                        std::span<const std::string_view> parts);
   std::string scanned_by() const;
   void log_outcome(const Job& job, const Verdict& verdict, const Result& r);
 
@@ -127,7 +132,8 @@ std::string Handler::scanned_by() const {
   return std::string("clamfetch ") + kVersion + " (" + engine + ") on " + host;
 }
 
-deliver::Outcome Handler::send(const rc::User& user, const deliver::Envelope& env, std::string_view data) {
+deliver::Outcome Handler::send(const rc::User& user, const deliver::Envelope& env,
+                               std::span<const std::string_view> parts) {
   auto& transport = transports_[user.smtphost.text];
   if (!transport) transport = deliver::make_transport(deliver_settings(user.smtphost, user, host_), log_);
   transport->set_before_end_of_data([this] {
@@ -137,13 +143,13 @@ deliver::Outcome Handler::send(const rc::User& user, const deliver::Envelope& en
     // is abandoned before the MTA can take it (the message stays on the server).
     return current_ == nullptr || !current_->stopped();
   });
-  return transport->send(env, data);
+  return transport->send(env, parts);
 }
 
 Result Handler::deliver_clean(const Job& job, const Verdict& verdict) {
   const auto& user = *job.account->user;
-  // Both edits touch only the header block: edit a copy of it and append the body once, so a
-  // 50 MB message costs one copy here instead of four.
+  // Both edits touch only the header block: edit a copy of it and send it followed by the
+  // untouched body, so a 50 MB message is not copied here at all.
   std::string_view original = job.message.data;
   std::size_t split = headers::header_end(original);
   std::string head(original.substr(0, split));
@@ -156,12 +162,9 @@ Result Handler::deliver_clean(const Job& job, const Verdict& verdict) {
                                job.message.recipients.front(), std::time(nullptr)};
     head = deliver::add_received(head, info);
   }
-  std::string data;
-  data.reserve(head.size() + original.size() - split);
-  data.append(head).append(original.substr(split));
-  head = std::string();
+  const std::string_view parts[] = {head, original.substr(split)};
   deliver::Envelope env{job.message.envelope_from, job.message.recipients};
-  auto outcome = send(user, env, data);
+  auto outcome = send(user, env, parts);
   auto after = after_delivery(outcome, user.antispam, config_.global.bouncemail, env.sender);
   if (after == AfterMta::acknowledge) {
     bool spam = outcome.status != deliver::Outcome::Status::delivered;

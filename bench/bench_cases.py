@@ -15,37 +15,54 @@ KB = 1024
 MB = 1024 * 1024
 
 
+def cpu_times():
+    """Machine-wide (busy, total) jiffies from /proc/stat: every process, ours and the servers'."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def timed_delivery(servers, run_client):
-    """Runs the client; returns (Run, seconds from start until Postfix's queue was empty)."""
+    """Runs the client; returns (Run, seconds from start until Postfix's queue was empty). The Run
+    also gets `busy`: the share of all CPUs busy meanwhile (client, Dovecot, Postfix and anything
+    else), which tells a CPU-bound case from a latency-bound one."""
+    busy0, total0 = cpu_times()
     start = time.monotonic()
     run = run_client()
     empty = servers.wait_queue()
+    busy1, total1 = cpu_times()
+    run.busy = 100.0 * (busy1 - busy0) / max(1, total1 - total0)
     return run, empty - start
 
 
-TMPFS = "(scan temp on tmpfs)"
+SPREAD = "(same mail over 4 accounts, parallel 4)"
 
 
 def throughput(servers, client, kind, protocol, count, size, label):
-    """One client fetching `count` seeded messages of `size` into virtualuser1's Maildir."""
-    tag = f"{label}-{protocol}-{kind}".replace(" ", "_")
+    """One client fetching `count` seeded messages of `size` into virtualuser1's Maildir; with
+    `SPREAD` in `kind`, the same number of messages seeded over four accounts polled at once."""
+    tag = f"{label}-{protocol}-{kind}".replace(" ", "_").replace(",", "")
     servers.clear_delivered("virtualuser1")
-    ids, data = messages(tag, count, size)
-    servers.seed("pop3userid1", data)
-    del data
+    users = [f"pop3userid{i}" for i in (1, 2, 3, 4)] if kind.endswith(SPREAD) else ["pop3userid1"]
+    ids = []
+    for n, user in enumerate(users):
+        these, data = messages(f"{tag}-{user}", count // len(users) + (n < count % len(users)), size)
+        servers.seed(user, data)
+        ids += these
+        del data
     if kind == "fetchmail":
         rc = client.prepare(protocol)
         run, total = timed_delivery(servers, lambda: client.run(rc, tag))
     else:
-        rc = client.prepare(client.rc(protocol, ["pop3userid1"]), scan_tmpfs=kind.endswith(TMPFS))
+        rc = client.prepare(client.rc(protocol, users, parallel=len(users)))
         run, total = timed_delivery(servers, lambda: client.run(rc, tag, no_scan=(kind == "clamfetch --no-scan")))
-        client.unmount()
-    check = check_exactly_once(servers, "virtualuser1", set(ids), ["pop3userid1"])
+    check = check_exactly_once(servers, "virtualuser1", set(ids), users)
     servers.clear_delivered("virtualuser1")
     row = {"case": label, "protocol": protocol.upper() + "S", "client": kind, "messages": count,
            "rate": count / total, "total": total, "wall": run.wall, "cpu": run.cpu, "rss": run.maxrss_mb,
-           "code": run.code, "check": check}
-    log(f"{tag}: {row['rate']:.1f} msg/s, {total:.2f} s to empty queue, exit {run.code}, {check}")
+           "busy": run.busy, "code": run.code, "check": check}
+    log(f"{tag}: {row['rate']:.1f} msg/s, {total:.2f} s to empty queue, machine busy {run.busy:.0f}%, exit {run.code}, {check}")
     return row
 
 
@@ -63,7 +80,7 @@ def smtp_source(servers, sessions, count, size, workdir, reuse=False):
     client = f"smtp-source -s {sessions}" + (" -d" if reuse else "")
     row = {"case": label, "protocol": "SMTP", "client": client, "messages": count,
            "rate": count / total, "total": total, "wall": run.wall, "cpu": run.cpu, "rss": run.maxrss_mb,
-           "code": run.code, "check": check}
+           "busy": run.busy, "code": run.code, "check": check}
     log(f"{client} {label}: {row['rate']:.1f} msg/s, {check}")
     return row
 
@@ -142,23 +159,23 @@ def loads_per_day(mails_per_day, hours=10, interval_min=3):
     return polls_day, lazy
 
 
-def scaling(servers, clamfetch, accounts, parallel, per_account, scan_tmpfs=False):
+def scaling(servers, clamfetch, accounts, parallel, per_account):
     users = [f"pop3userid{i}" for i in range(accounts)]
-    tag = f"scale{accounts}p{parallel}" + ("-tmpfs" if scan_tmpfs else "")
+    tag = f"scale{accounts}p{parallel}"
     servers.clear_delivered("virtualuser1")
     ids = set()
     for user in users:
         these, data = messages(f"{tag}-{user}", per_account, 10 * KB)
         servers.seed(user, data)
         ids.update(these)
-    rc = clamfetch.prepare(clamfetch.rc("pop3", users, parallel=parallel), scan_tmpfs=scan_tmpfs)
+    rc = clamfetch.prepare(clamfetch.rc("pop3", users, parallel=parallel))
     run, total = timed_delivery(servers, lambda: clamfetch.run(rc, tag))
-    clamfetch.unmount()
     check = check_exactly_once(servers, "virtualuser1", ids, users)
     servers.clear_delivered("virtualuser1")
-    row = {"accounts": accounts, "parallel": parallel, "tmpfs": scan_tmpfs, "messages": len(ids), "total": total,
-           "rate": len(ids) / total, "cpu": run.cpu, "rss": run.maxrss_mb, "code": run.code, "check": check}
-    log(f"{tag}: {total:.2f} s, {row['rate']:.0f} msg/s, {check}")
+    row = {"accounts": accounts, "parallel": parallel, "messages": len(ids), "total": total,
+           "rate": len(ids) / total, "cpu": run.cpu, "rss": run.maxrss_mb, "busy": run.busy, "code": run.code,
+           "check": check}
+    log(f"{tag}: {total:.2f} s, {row['rate']:.0f} msg/s, machine busy {run.busy:.0f}%, {check}")
     return row
 
 

@@ -3,9 +3,7 @@ fetchmail (Debian's, its own 0700 rc) and clamfetch (its own TOML rc, CLAMFETCH_
 
 import base64
 import os
-import pwd
 import random
-import subprocess
 import time
 
 from bench_env import measure, prepare_home, write_owned
@@ -84,19 +82,10 @@ class Clamfetch:
                      "  is = \"virtualuser1@example.com\"\n")
         return text
 
-    def prepare(self, rc_text, database=None, scan_tmpfs=False):
-        """A fresh CLAMFETCH_HOME with the rc; `scan_tmpfs`: a tmpfs mounted on its scantmp/,
-        where libclamav writes each message's decoded parts (an experiment, see NOTES.md)."""
+    def prepare(self, rc_text, database=None):
+        """A fresh CLAMFETCH_HOME with the rc (and `database` instead of the test one)."""
         owner = self.servers.user
-        self.unmount()
         prepare_home(self.home, owner)
-        if scan_tmpfs:
-            entry = pwd.getpwnam(owner)
-            scantmp = os.path.join(self.home, "scantmp")
-            os.makedirs(scantmp, mode=0o700)
-            subprocess.run(["mount", "-t", "tmpfs", "-o", f"size=512m,mode=0700,uid={entry.pw_uid},gid={entry.pw_gid}",
-                            "clamfetch-bench", scantmp], check=True)
-            self.mounted = scantmp
         with open(self.servers.env["CA_FILE"]) as f:
             write_owned(os.path.join(self.home, "ca.pem"), f.read(), owner, 0o644)
         if database:
@@ -104,11 +93,6 @@ class Clamfetch:
         rc_path = os.path.join(self.home, "clamfetch.toml")
         write_owned(rc_path, rc_text, owner, 0o600)
         return rc_path
-
-    def unmount(self):
-        if getattr(self, "mounted", None):
-            subprocess.run(["umount", self.mounted], check=False)
-            self.mounted = None
 
     def argv(self, rc_path, no_scan=False):
         return [self.binary, "-f", rc_path] + (["--no-scan"] if no_scan else [])

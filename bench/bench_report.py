@@ -9,6 +9,11 @@ def table(header, rows):
     return "\n".join(lines)
 
 
+def busy(row):
+    """Share of all CPUs busy during the case (every process), when measured."""
+    return f"{row['busy']:.0f}%" if "busy" in row else ""
+
+
 def find(rows, case, protocol, client):
     for row in rows:
         if row["case"] == case and row["protocol"] == protocol and row["client"] == client:
@@ -32,11 +37,12 @@ def throughput_section(rows):
             vs_bound = f"{100 * r['rate'] / bound:.0f}%" if bound else ""
             vs_reuse = f"{100 * r['rate'] / reuse:.0f}%" if reuse else ""
             body.append([r["protocol"], r["client"], r["messages"], f"{r['rate']:.1f}", vs_fm, vs_bound, vs_reuse,
-                         f"{r['wall']:.2f}", f"{r['total']:.2f}", f"{r['cpu']:.2f}", f"{r['rss']:.1f}",
+                         f"{r['wall']:.2f}", f"{r['total']:.2f}", f"{r['cpu']:.2f}", busy(r), f"{r['rss']:.1f}",
                          r["code"], r["check"]])
         out.append(f"### {case} messages\n\n" + table(
             ["protocol", "client", "msgs", "msgs/s", "vs fetchmail", "vs smtp-source -s 4", "vs -s 4 -d", "client wall s",
-             "until queue empty s", "CPU s (user+sys)", "peak RSS MB", "exit", "each Message-ID once"], body))
+             "until queue empty s", "CPU s (user+sys)", "machine busy", "peak RSS MB", "exit", "each Message-ID once"],
+            body))
     return "\n\n".join(out)
 
 
@@ -73,14 +79,12 @@ def engine_section(rows, loads):
 def scaling_section(rows):
     body = []
     for r in rows:
-        base = next((b for b in rows if b["accounts"] == r["accounts"] and b["parallel"] == 1 and b["tmpfs"] == r["tmpfs"]),
-                    None)
+        base = next((b for b in rows if b["accounts"] == r["accounts"] and b["parallel"] == 1), None)
         speed = f"{base['total'] / r['total']:.2f}x" if base else ""
-        body.append([r["accounts"], r["parallel"], "tmpfs (experiment)" if r["tmpfs"] else "default", r["messages"],
-                     f"{r['total']:.2f}", f"{r['rate']:.0f}", speed, f"{r['cpu']:.2f}", f"{r['rss']:.1f}", r["code"],
-                     r["check"]])
-    return table(["accounts", "parallel", "scan temp dir", "msgs", "total s (until queue empty)", "msgs/s",
-                  "speed-up vs parallel 1", "CPU s", "peak RSS MB", "exit", "each Message-ID once"], body)
+        body.append([r["accounts"], r["parallel"], r["messages"], f"{r['total']:.2f}", f"{r['rate']:.0f}", speed,
+                     f"{r['cpu']:.2f}", busy(r), f"{r['rss']:.1f}", r["code"], r["check"]])
+    return table(["accounts", "parallel", "msgs", "total s (until queue empty)", "msgs/s", "speed-up vs parallel 1",
+                  "CPU s", "machine busy", "peak RSS MB", "exit", "each Message-ID once"], body)
 
 
 def memory_section(rows, baseline):

@@ -14,13 +14,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/resolve.hpp"
+
 namespace clamfetch::deliver {
 namespace {
-
-struct AddrinfoDeleter {
-  void operator()(addrinfo* info) const { ::freeaddrinfo(info); }
-};
-using AddrinfoPtr = std::unique_ptr<addrinfo, AddrinfoDeleter>;
 
 // Waits for `events` on `fd` until `deadline`. Returns ok, timeout or failed.
 Io wait_for(int fd, short events, const Deadline& deadline, std::string& error) {
@@ -55,14 +52,13 @@ Fd open_tcp(const Target& target, const Deadline& deadline, std::string& error) 
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  addrinfo* raw = nullptr;
   std::string port = std::to_string(target.port);
-  int rc = ::getaddrinfo(target.host.c_str(), port.c_str(), &hints, &raw);
-  AddrinfoPtr list(raw);
-  if (rc != 0) {
-    error = "cannot resolve " + target.host + ": " + ::gai_strerror(rc);
+  Resolved resolved = resolve(target.host, port, hints, deadline);  // bounded like the connect
+  if (!resolved.list) {
+    error = "cannot resolve " + target.host + ": " + resolved.error;
     return Fd();
   }
+  AddrinfoList list = std::move(resolved.list);
   int last_errno = ECONNREFUSED;
   for (addrinfo* ai = list.get(); ai != nullptr; ai = ai->ai_next) {
     Fd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,

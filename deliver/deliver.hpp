@@ -6,6 +6,7 @@
 #include <ctime>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,7 +61,13 @@ class Transport {
   virtual ~Transport() = default;
   /// Deliver one message (raw bytes, CRLF or LF; dot-stuffing and CRLF normalisation are
   /// done here). Blocks up to the timeout per reply.
-  virtual Outcome send(const Envelope& envelope, std::string_view message) = 0;
+  Outcome send(const Envelope& envelope, std::string_view message) {
+    return send(envelope, std::span<const std::string_view>(&message, 1));
+  }
+  /// The same for a message given as consecutive parts, sent as if concatenated (e.g. an
+  /// edited header block and the original body, so that a big message is not copied to add a
+  /// header). The views must stay valid until send() returns.
+  virtual Outcome send(const Envelope& envelope, std::span<const std::string_view> parts) = 0;
   /// Called by send() right before the end-of-data mark (the final ".") is written — the
   /// moment after which the MTA may take the message. The poller takes a lock there and
   /// holds it until the delivery is recorded, so that a kill leaves at most one message

@@ -2,6 +2,8 @@
 // large writes, a deadline on every reply. Rules in deliver.hpp (make_transport).
 
 #include <algorithm>
+#include <span>
+#include <vector>
 
 #include "deliver/connection.hpp"
 #include "deliver/deliver.hpp"
@@ -49,16 +51,19 @@ Outcome::Status refusal_status(int code) {
   return status == Outcome::Status::delivered ? Outcome::Status::unreachable : status;
 }
 
-// The DATA section of one message (data_wire()). A small message's is built whole; a big
-// one's is made and written in pieces of about kPiece, so that a 50 MB message is not held
-// twice (its pieces are then made twice: once to learn the size for SIZE=, once to send).
+// The DATA section of one message (data_wire()), given as consecutive parts (an edited header
+// block and the untouched body: prepending a header to a 50 MB message then copies nothing).
+// A small message's section is built whole; a big one's is made and written in pieces of about
+// kPiece, so that a 50 MB message is not held twice (its pieces are then made twice: once to
+// learn the size for SIZE=, once to send).
 class DataSection {
  public:
   static constexpr std::size_t kPiece = 4 << 20;
 
-  explicit DataSection(std::string_view message) : message_(message) {
-    if (message.size() <= kPiece) {
-      whole_ = data_wire(message);
+  explicit DataSection(std::span<const std::string_view> parts) : parts_(parts.begin(), parts.end()) {
+    for (std::string_view part : parts_) total_ += part.size();
+    if (total_ <= kPiece) {
+      whole_ = data_wire(gather(0, total_));
       size_ = whole_.size();
     } else {
       for_each_piece([this](std::string_view piece) {
@@ -76,7 +81,7 @@ class DataSection {
   Io write(Connection& conn, int timeout_seconds, std::string& error, Hook&& before_end) const {
     constexpr std::size_t kMark = 3;  // ".\r\n", which data_wire() always ends with
     Io io = Io::ok;
-    if (message_.size() <= kPiece) {
+    if (total_ <= kPiece) {
       io = conn.write_all(std::string_view(whole_).substr(0, whole_.size() - kMark), timeout_seconds, error);
     } else {
       for_each_piece([&](std::string_view piece) {
@@ -95,26 +100,53 @@ class DataSection {
   }
 
  private:
+  // Bytes [from, to) of the parts taken as one message.
+  std::string gather(std::size_t from, std::size_t to) const {
+    std::string out;
+    out.reserve(to - from);
+    std::size_t base = 0;
+    for (std::string_view part : parts_) {
+      std::size_t lo = std::max(from, base), hi = std::min(to, base + part.size());
+      if (lo < hi) out.append(part.substr(lo - base, hi - lo));
+      base += part.size();
+    }
+    return out;
+  }
+
+  // The first '\n' at or after `from` in the parts taken as one message, or npos.
+  std::size_t find_lf(std::size_t from) const {
+    std::size_t base = 0;
+    for (std::string_view part : parts_) {
+      if (from < base + part.size()) {
+        std::size_t at = part.find('\n', from > base ? from - base : 0);
+        if (at != std::string_view::npos) return base + at;
+      }
+      base += part.size();
+    }
+    return std::string_view::npos;
+  }
+
   // Cuts after a line feed, so a '.' that starts a piece starts a line and a CR LF pair is
   // never split; every piece but the last loses the ".\r\n" that data_wire() ends it with.
   template <class Emit>
   void for_each_piece(Emit&& emit) const {
     std::size_t pos = 0;
     do {
-      std::size_t end = message_.size();
+      std::size_t end = total_;
       if (end - pos > kPiece) {
-        std::size_t lf = message_.find('\n', pos + kPiece);
+        std::size_t lf = find_lf(pos + kPiece);
         if (lf != std::string_view::npos) end = lf + 1;
       }
-      std::string wire = data_wire(message_.substr(pos, end - pos));
-      if (end != message_.size()) wire.resize(wire.size() - 3);
-      piece_is_last_ = end == message_.size();
+      std::string wire = data_wire(gather(pos, end));
+      if (end != total_) wire.resize(wire.size() - 3);
+      piece_is_last_ = end == total_;
       if (!emit(std::string_view(wire))) return;
       pos = end;
-    } while (pos < message_.size());
+    } while (pos < total_);
   }
 
-  std::string_view message_;
+  std::vector<std::string_view> parts_;
+  std::size_t total_ = 0;
   std::string whole_;
   std::size_t size_ = 0;
   mutable bool piece_is_last_ = false;
@@ -125,7 +157,8 @@ class SmtpTransport final : public Transport {
   SmtpTransport(const ClientSettings& settings, Log& log) : settings_(settings), log_(log) {}
   ~SmtpTransport() override { close(); }
 
-  Outcome send(const Envelope& envelope, std::string_view message) override;
+  using Transport::send;
+  Outcome send(const Envelope& envelope, std::span<const std::string_view> parts) override;
   void close() override;
 
  private:
@@ -406,7 +439,7 @@ SmtpTransport::Attempt SmtpTransport::transaction(const Envelope& envelope,
   return attempt;
 }
 
-Outcome SmtpTransport::send(const Envelope& envelope, std::string_view message) {
+Outcome SmtpTransport::send(const Envelope& envelope, std::span<const std::string_view> parts) {
   if (envelope.recipients.empty()) {
     return failure(Outcome::Status::permanent, Reply{554, "5.5.1 no recipients (local check)"});
   }
@@ -418,8 +451,8 @@ Outcome SmtpTransport::send(const Envelope& envelope, std::string_view message) 
   if (conn_ && settings_.batchlimit > 0 && messages_on_connection_ >= settings_.batchlimit) {
     close();
   }
-  DataSection wire(message);
-  bool eightbit = has_8bit(message);
+  DataSection wire(parts);
+  bool eightbit = std::any_of(parts.begin(), parts.end(), has_8bit);
   bool reused = conn_ != nullptr;
   for (int round = 0; round < 2; ++round) {
     if (!conn_) {

@@ -118,8 +118,9 @@ std::unique_ptr<Session> make_session(const AccountSettings& settings, Log& log)
 /// Delivered UIDs per account, durable across runs and crashes.
 ///
 /// File: <state_dir>/uids/<hex of account key>; written atomically (temp, fsync, rename,
-/// fsync dir) by save(), with a journal appended and fdatasync'd by record() so that a run
-/// killed at any point re-delivers at most the message in flight.
+/// fsync dir) by save(), with a journal appended by record() so that a run killed at any
+/// point re-delivers at most the message in flight. The journal is not synced per record: a
+/// power cut may re-deliver (never lose) what was recorded since the last save().
 class UidStore {
  public:
   /// Load (or start empty) the store of one account ("protocol://user@server:port").
@@ -132,11 +133,13 @@ class UidStore {
   bool delivered(const std::string& folder, const std::string& uid) const;
   /// Delivered, and meant to be deleted: the next run deletes it without delivering again.
   bool pending_delete(const std::string& folder, const std::string& uid) const;
-  /// Durably note a delivery (journal + fdatasync). Errors: Kind::state (disk full ...).
+  /// Note a delivery in the journal (it survives the process being killed; save() makes it
+  /// survive a power cut). Errors: Kind::state (disk full ...).
   Status record(const std::string& folder, const std::string& uid, bool will_delete);
   /// Forget UIDs of `folder` that are no longer on the server.
   void prune(const std::string& folder, const std::set<std::string>& present);
-  /// Atomically write the whole store and truncate the journal. Errors: Kind::state.
+  /// Atomically write the whole store and remove the journal; does nothing when neither the
+  /// store nor the journal changed since open() or the last save(). Errors: Kind::state.
   Status save();
 
   struct Entry { bool pending_delete = false; };
@@ -150,6 +153,8 @@ class UidStore {
 
   std::string path_;
   std::map<std::string, Folder> folders_;
+  std::string on_disk_;         ///< the file's text as last read or written
+  bool journal_dirty_ = false;  ///< the journal holds records save() has not folded in
 };
 
 /// "libetpan 1.9.4, OpenSSL 3.0.x" for --version.

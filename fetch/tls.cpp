@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "core/deadline.hpp"
+#include "core/resolve.hpp"
 
 namespace clamfetch::fetch {
 namespace {
@@ -39,12 +40,8 @@ struct SslCtxFree {
 struct SslFree {
   void operator()(SSL* ssl) const { SSL_free(ssl); }
 };
-struct AddrinfoFree {
-  void operator()(addrinfo* list) const { freeaddrinfo(list); }
-};
 using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
 using SslPtr = std::unique_ptr<SSL, SslFree>;
-using AddrinfoPtr = std::unique_ptr<addrinfo, AddrinfoFree>;
 
 /// Closes an fd unless released: the error paths of tcp_connect and tls_open.
 class FdGuard {
@@ -409,14 +406,14 @@ Result<int> tcp_connect(const std::string& host, uint16_t port, int timeout_seco
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
-  if (rc != 0) {
-    const char* why = rc == EAI_SYSTEM ? std::strerror(errno) : gai_strerror(rc);
-    return make_error(Kind::dns, Scope::account, "cannot resolve " + host + ": " + why);
-  }
-  AddrinfoPtr list(found);
+  // One deadline for the name lookup and the connect: a dead DNS server counts against
+  // `timeout` like a dead mail server.
   Deadline deadline = phase_deadline(timeout_seconds);
+  Resolved resolved = resolve(host, std::to_string(port), hints, deadline);
+  if (!resolved.list) {
+    return make_error(Kind::dns, Scope::account, "cannot resolve " + host + ": " + resolved.error);
+  }
+  AddrinfoList list = std::move(resolved.list);
   std::string where = host + ":" + std::to_string(port);
   Error last = make_error(Kind::connect, Scope::account, "no address");
   for (const addrinfo* ai = list.get(); ai != nullptr; ai = ai->ai_next) {

@@ -7,7 +7,9 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <span>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -152,6 +154,47 @@ TEST_CASE("100 messages through one connection arrive byte for byte", "[deliver]
   CHECK(trace.find("BODY=8BITMIME") != std::string::npos);
   CHECK(trace.find("octets of message data") != std::string::npos);
   CHECK(trace.find("dot-leading line") == std::string::npos);  // never the body
+}
+
+// Cuts `m` into three parts at awkward places: between a CR and its LF, right before a '.'
+// that starts a line (or mid-line), and - for a big message - just before where the 4 MB
+// piece boundary of the DATA writer falls, so that a piece spans two parts.
+std::vector<std::string_view> awkward_parts(std::string_view m) {
+  std::size_t a = m.find("\r\n");
+  a = a == std::string_view::npos ? m.size() / 3 : a + 1;
+  std::size_t b = m.find("\n.", a);
+  b = b == std::string_view::npos ? (a + m.size()) / 2 : b + 1;
+  if (m.size() > (8u << 20)) b = (4u << 20) - 7;
+  if (b < a) std::swap(a, b);
+  return {m.substr(0, a), m.substr(a, b - a), m.substr(b)};
+}
+
+TEST_CASE("a message sent in parts arrives as the whole would", "[deliver][smtp]") {
+  // The poller sends an edited header block followed by the untouched body: the DATA writer
+  // must dot-stuff, normalise line ends and cut its pieces across part boundaries exactly as
+  // for one string.
+  MailServers servers;
+  Log log;
+  auto transport = make_transport(smtp_settings(servers), log);
+  auto messages = batch_messages("parts", true);
+  messages.resize(60);  // the five kinds of line-end and dot trouble, and the 10 MB one (50)
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    auto parts = awkward_parts(messages[i]);
+    REQUIRE(parts.size() == 3);
+    Outcome out = transport->send(to({kUser1}), std::span<const std::string_view>(parts));
+    INFO("message " << i << ": " << out.reply.code << " " << out.reply.text);
+    REQUIRE(out.status == Sent::delivered);
+  }
+  transport->close();
+  servers.wait_queue_empty(60);
+  auto files = servers.delivered("virtualuser1");
+  REQUIRE(files.size() == messages.size());
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    INFO("message " << i);
+    std::string file = find_delivered(files, "Message-ID: <parts-" + std::to_string(i) + "@");
+    REQUIRE_FALSE(file.empty());
+    check_delivered_as_sent(file, messages[i]);
+  }
 }
 
 TEST_CASE("batchlimit 10: 100 messages over 10 connections", "[deliver][smtp]") {
