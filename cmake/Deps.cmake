@@ -15,3 +15,22 @@ foreach(prop INTERFACE_LINK_OPTIONS INTERFACE_LINK_LIBRARIES)
     set_target_properties(PkgConfig::LIBETPAN PROPERTIES ${prop} "${values}")
   endif()
 endforeach()
+
+# libetpan linked statically when the archive is there (Debian's libetpan-dev ships it): the
+# objects clamfetch uses need neither GnuTLS nor libdb (TLS is ours, on OpenSSL), and loading
+# libetpan.so's dependencies cost an empty poll about 2 ms of its ~25 ms (bench/NOTES.md). The
+# price: a libetpan security update needs a rebuild; -DCLAMFETCH_STATIC_LIBETPAN=OFF links the
+# shared library instead (what a distribution package would do).
+option(CLAMFETCH_STATIC_LIBETPAN "Link libetpan.a (without GnuTLS) when available" ON)
+add_library(clamfetch_libetpan INTERFACE)
+find_library(LIBETPAN_ARCHIVE NAMES libetpan.a)
+if(CLAMFETCH_STATIC_LIBETPAN AND LIBETPAN_ARCHIVE)
+  find_library(LIBSASL2_LIBRARY NAMES sasl2 REQUIRED)
+  find_library(LIBLOCKFILE_LIBRARY NAMES lockfile REQUIRED)
+  target_include_directories(clamfetch_libetpan INTERFACE ${LIBETPAN_INCLUDE_DIRS})
+  target_link_libraries(clamfetch_libetpan INTERFACE ${LIBETPAN_ARCHIVE} ${LIBSASL2_LIBRARY} ${LIBLOCKFILE_LIBRARY})
+  message(STATUS "libetpan: static (${LIBETPAN_ARCHIVE})")
+else()
+  target_link_libraries(clamfetch_libetpan INTERFACE PkgConfig::LIBETPAN)
+  message(STATUS "libetpan: shared")
+endif()
