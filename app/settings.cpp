@@ -52,6 +52,13 @@ fetch::AccountSettings fetch_settings(const rc::Poll& poll, const rc::User& user
   s.tls.fingerprint = poll.fingerprint;
   s.tls.min_tls = poll.min_tls;
   s.username = user.username;
+  switch (poll.auth) {
+    case rc::Poll::Auth::automatic: s.auth = fetch::AuthMethod::automatic; break;
+    case rc::Poll::Auth::password: s.auth = fetch::AuthMethod::password; break;
+    case rc::Poll::Auth::plain: s.auth = fetch::AuthMethod::plain; break;
+    case rc::Poll::Auth::login: s.auth = fetch::AuthMethod::login; break;
+    case rc::Poll::Auth::apop: s.auth = fetch::AuthMethod::apop; break;
+  }
   s.timeout_seconds = user.timeout;
   s.account = account_name(poll, user);
   // password_command runs only now that the password is about to be sent.

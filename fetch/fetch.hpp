@@ -27,12 +27,25 @@ struct TlsSettings {
   std::string min_tls = "1.2";
 };
 
+/// How to log in (rc `auth`). automatic: POP3 AUTH PLAIN, else AUTH LOGIN, when the server
+/// offers it under TLS, else USER/PASS (never APOP); IMAP LOGIN, or AUTHENTICATE PLAIN when
+/// the server announces LOGINDISABLED. The others are required: a server that does not offer
+/// the method fails with Kind::auth before any credential is sent.
+enum class AuthMethod {
+  automatic,
+  password,  ///< POP3 USER/PASS; IMAP LOGIN
+  plain,     ///< POP3 AUTH PLAIN (RFC 5034); IMAP AUTHENTICATE PLAIN
+  login,     ///< POP3 AUTH LOGIN; IMAP LOGIN
+  apop,      ///< POP3 APOP (RFC 1939 7), digest of the greeting's timestamp; POP3 only
+};
+
 struct AccountSettings {
   std::string server;
   uint16_t port = 0;         ///< 0: default for protocol and TLS mode
   Protocol protocol = Protocol::pop3;
   TlsSettings tls;
   std::string username;
+  AuthMethod auth = AuthMethod::automatic;
   /// Called once, only when the password is about to be sent (password_command).
   std::function<Result<std::string>()> password;
   int timeout_seconds = 300; ///< every phase: connect, handshake, each reply

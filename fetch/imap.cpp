@@ -242,10 +242,23 @@ Status ImapSession::authenticate() {
 
 Status ImapSession::login_with(const std::string& password) {
   mailimap* imap = imap_.get();
-  bool use_plain = has_extension(imap, "LOGINDISABLED");
-  if (use_plain && !has_authentication(imap, "PLAIN")) {
+  bool disabled = has_extension(imap, "LOGINDISABLED");
+  bool offers_plain = has_authentication(imap, "PLAIN");
+  // auto: LOGIN unless disabled; plain: AUTHENTICATE PLAIN; password and login: LOGIN. A
+  // required method the server lacks fails here, before any credential is sent.
+  AuthMethod wanted = settings_.auth;
+  bool use_plain = wanted == AuthMethod::plain || (wanted == AuthMethod::automatic && disabled);
+  std::string refused = "authentication failed for " + settings_.username + " at " + settings_.server;
+  if (wanted == AuthMethod::apop) {
+    return make_error(Kind::config, Scope::account, prefix() + "APOP is POP3 only: not for IMAP");
+  }
+  if (use_plain && !offers_plain) {
     return make_error(Kind::auth, Scope::account,
-                      prefix() + "server disables LOGIN and offers no AUTHENTICATE PLAIN");
+                      refused + (disabled ? ": server disables LOGIN and offers no AUTHENTICATE PLAIN"
+                                          : ": server offers no AUTHENTICATE PLAIN"));
+  }
+  if (!use_plain && disabled) {
+    return make_error(Kind::auth, Scope::account, refused + ": server disables LOGIN (LOGINDISABLED)");
   }
   forget_capabilities(imap);  // the reply to a successful login may carry new ones
   const char* user = settings_.username.c_str();
@@ -264,9 +277,7 @@ Status ImapSession::login_with(const std::string& password) {
   if (response_code_is(imap, "INUSE")) {
     return make_error(Kind::lock_busy, Scope::account, prefix() + "mailbox in use" + detail);
   }
-  return make_error(Kind::auth, Scope::account,
-                    "authentication failed for " + settings_.username + " at " +
-                        settings_.server + detail);
+  return make_error(Kind::auth, Scope::account, refused + detail);
 }
 
 Status ImapSession::close() {

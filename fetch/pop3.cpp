@@ -1,6 +1,7 @@
 // POP3 sessions (RFC 1939, 2449 CAPA/PIPELINING, 2595 STLS, 3206 response codes) over
-// libetpan's mailpop3 for the greeting, CAPA, STLS, USER/PASS and LIST/UIDL, and over our
-// own Pop3Wire for RETR, DELE and QUIT (pipelined, bodies held once, QUIT checked).
+// libetpan's mailpop3 for the greeting, CAPA, STLS and USER/PASS, and over our own Pop3Wire
+// for AUTH/APOP (pop3_auth.cpp), LIST/UIDL, RETR, DELE and QUIT (pipelined, bodies held once,
+// QUIT checked).
 
 #include <openssl/crypto.h>
 
@@ -12,6 +13,7 @@
 #include <string_view>
 #include <utility>
 
+#include "fetch/pop3_auth.hpp"
 #include "fetch/pop3_wire.hpp"
 #include "fetch/sessions.hpp"
 #include "fetch/tls.hpp"
@@ -79,6 +81,9 @@ class Pop3Session final : public Session {
   Status start_tls();
   Result<std::set<std::string>> read_capabilities();
   Status authenticate();
+  Status login_user_pass();
+  /// The password, asked for only now (it may run a command), checked like the user name.
+  Result<std::string> password();
   Error login_refused(const char* text) const;
   Status dele_window(std::span<const MessageRef> refs, std::size_t& sent, std::size_t& received,
                      Status& first_refusal);
@@ -93,6 +98,8 @@ class Pop3Session final : public Session {
   Pop3Options options_;
   Pop3Ptr pop_;
   std::unique_ptr<Pop3Wire> wire_;
+  std::string greeting_;        ///< the greeting's text after "+OK", for APOP
+  std::set<std::string> sasl_;  ///< mechanisms of the last CAPA's SASL line, upper case
   bool pipelining_ = false;
   bool ready_ = false;         ///< authenticated, and the stream is in step
   std::size_t deletions_ = 0;  ///< DELEs the server accepted, committed by QUIT
@@ -140,6 +147,7 @@ Status Pop3Session::connect() {
   // From here the mailpop3 owns the stream, whatever mailpop3_connect returns.
   if (mailpop3_connect(pop_.get(), stream) == MAILPOP3_NO_ERROR) {
     wire_->trace_reply(true, pop_->pop3_response);
+    greeting_ = pop_->pop3_response != nullptr ? pop_->pop3_response : "";
     return {};
   }
   if (const char* text = pop_->pop3_response) {
@@ -156,6 +164,7 @@ Status Pop3Session::connect() {
 
 Result<std::set<std::string>> Pop3Session::read_capabilities() {
   wire_->trace_command("CAPA");
+  sasl_.clear();  // also when CAPA fails after STLS: nothing said before TLS is kept
   clist* list = nullptr;
   int r = mailpop3_capa(pop_.get(), &list);
   if (r == MAILPOP3_ERROR_CAPA_NOT_SUPPORTED) {
@@ -165,10 +174,17 @@ Result<std::set<std::string>> Pop3Session::read_capabilities() {
   if (r != MAILPOP3_NO_ERROR) return wire_->stream_failure("reading CAPA");
   wire_->trace_reply(true, pop_->pop3_response);
   std::set<std::string> names;
+  auto upper = [](std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(), ::toupper);
+    return text;
+  };
   for (clistiter* it = list ? clist_begin(list) : nullptr; it != nullptr; it = clist_next(it)) {
     auto* capa = static_cast<struct mailpop3_capa*>(clist_content(it));
-    std::string name = capa->cap_name;
-    std::transform(name.begin(), name.end(), name.begin(), ::toupper);
+    std::string name = upper(capa->cap_name);
+    clist* params = name == "SASL" ? capa->cap_param : nullptr;
+    for (clistiter* p = params ? clist_begin(params) : nullptr; p != nullptr; p = clist_next(p)) {
+      sasl_.insert(upper(static_cast<const char*>(clist_content(p))));
+    }
     names.insert(name);
   }
   if (list != nullptr) mailpop3_capa_resp_free(list);
@@ -205,9 +221,9 @@ Status Pop3Session::start_tls() {
   return tls_upgrade(pop_->pop3_stream, settings_.server, settings_.tls, timeout());
 }
 
+/// The refusal of a login, already traced: RFC 3206 codes decide the kind.
 Error Pop3Session::login_refused(const char* text) const {
   if (text == nullptr) return make_error(Kind::protocol, Scope::account, "malformed login reply");
-  wire_->trace_reply(false, text);
   std::string reply = " (-ERR " + printable(text) + ")";
   switch (Kind kind = refusal_kind(text, Kind::auth)) {
     case Kind::lock_busy:
@@ -221,34 +237,59 @@ Error Pop3Session::login_refused(const char* text) const {
   }
 }
 
-Status Pop3Session::authenticate() {
-  if (!safe_credential(settings_.username)) {
-    return make_error(Kind::config, Scope::account, "unusable POP3 user name for " + who());
-  }
-  wire_->trace_command("USER " + printable(settings_.username));
-  int r = mailpop3_user(pop_.get(), settings_.username.c_str());
-  if (r == MAILPOP3_ERROR_STREAM) return wire_->stream_failure("waiting for the USER reply");
-  if (r != MAILPOP3_NO_ERROR) return login_refused(pop_->pop3_response);
-  wire_->trace_reply(true, pop_->pop3_response);
-
+Result<std::string> Pop3Session::password() {
   if (!settings_.password) return make_error(Kind::config, Scope::account, "no password for " + who());
-  Result<std::string> password = settings_.password();  // only now: it may run a command
-  if (!password) return password.error();
-  std::string& secret = *password;
-  if (!safe_credential(secret)) {
-    OPENSSL_cleanse(secret.data(), secret.size());
+  Result<std::string> got = settings_.password();  // only now: it may run a command
+  if (!got) return got.error();
+  if (!safe_credential(*got)) {
+    OPENSSL_cleanse(got->data(), got->size());
     return make_error(Kind::config, Scope::account,
                       "unusable password for " + who() + " (empty, over 400 octets or multi-line)");
   }
   if (settings_.tls.mode == TlsMode::none) {
     log_.warning(settings_.account + ": sending the password without TLS");
   }
-  wire_->trace_command("PASS ********");
-  r = mailpop3_pass(pop_.get(), secret.c_str());
-  OPENSSL_cleanse(secret.data(), secret.size());
-  if (r == MAILPOP3_ERROR_STREAM) return wire_->stream_failure("waiting for the PASS reply");
+  return got;
+}
+
+Status Pop3Session::authenticate() {
+  if (!safe_credential(settings_.username)) {
+    return make_error(Kind::config, Scope::account, "unusable POP3 user name for " + who());
+  }
+  std::string timestamp = apop_timestamp(greeting_);
+  // Decided before anything is sent: a required method the server lacks sends no credential.
+  Result<Pop3Login> how = choose_pop3_login(settings_.auth, settings_.tls.mode != TlsMode::none,
+                                            sasl_, !timestamp.empty());
+  if (!how) return make_error(Kind::auth, Scope::account,
+                              "authentication failed for " + who() + ": " + how.error().text);
+  if (*how == Pop3Login::user_pass) return login_user_pass();
+  Result<std::string> secret = password();
+  if (!secret) return secret.error();
+  const std::string& user = settings_.username;
+  Result<Pop3Reply> reply = *how == Pop3Login::auth_plain ? pop3_auth_plain(*wire_, user, *secret)
+                            : *how == Pop3Login::auth_login ? pop3_auth_login(*wire_, user, *secret)
+                                                            : pop3_apop(*wire_, user, timestamp, *secret);
+  OPENSSL_cleanse(secret->data(), secret->size());
+  if (!reply) return reply.error();  // the stream is out of step: open() drops it
+  if (!reply->ok) return login_refused(reply->text.c_str());
+  return {};
+}
+
+Status Pop3Session::login_user_pass() {
+  wire_->trace_command("USER " + printable(settings_.username));
+  int r = mailpop3_user(pop_.get(), settings_.username.c_str());
+  if (r == MAILPOP3_ERROR_STREAM) return wire_->stream_failure("waiting for the USER reply");
+  wire_->trace_reply(r == MAILPOP3_NO_ERROR, pop_->pop3_response);
   if (r != MAILPOP3_NO_ERROR) return login_refused(pop_->pop3_response);
-  wire_->trace_reply(true, pop_->pop3_response);
+
+  Result<std::string> secret = password();
+  if (!secret) return secret.error();
+  wire_->trace_command("PASS ********");
+  r = mailpop3_pass(pop_.get(), secret->c_str());
+  OPENSSL_cleanse(secret->data(), secret->size());
+  if (r == MAILPOP3_ERROR_STREAM) return wire_->stream_failure("waiting for the PASS reply");
+  wire_->trace_reply(r == MAILPOP3_NO_ERROR, pop_->pop3_response);
+  if (r != MAILPOP3_NO_ERROR) return login_refused(pop_->pop3_response);
   return {};
 }
 

@@ -2,6 +2,8 @@
 
 #include "fetch/pop3_wire.hpp"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -78,9 +80,10 @@ Error Pop3Wire::stream_failure(std::string_view during) const {
 Status Pop3Wire::send(std::string_view command, std::string_view shown) {
   trace_command(shown.empty() ? command : shown);
   std::string line = std::string(command) + "\r\n";
-  if (mailstream_write(stream_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-    return stream_failure("sending " + std::string(command.substr(0, command.find(' '))));
-  }
+  bool written =
+      mailstream_write(stream_, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  if (!shown.empty()) OPENSSL_cleanse(line.data(), line.size());  // it held a secret
+  if (!written) return stream_failure("sending " + std::string(command.substr(0, command.find(' '))));
   return {};
 }
 
@@ -130,6 +133,24 @@ Result<Pop3Reply> Pop3Wire::read_status() {
   if (!line) return line.error();
   Pop3Reply reply;
   std::string_view text = without_line_end(*line);
+  if (!parse_status(text, reply)) return protocol_error("malformed reply: " + printable(text));
+  trace_reply(reply.ok, reply.text.c_str());
+  return reply;
+}
+
+Result<Pop3Reply> Pop3Wire::read_sasl_reply() {
+  Result<std::string_view> line = read_line(kMaxStatusLine);
+  if (!line) return line.error();
+  std::string_view text = without_line_end(*line);
+  Pop3Reply reply;
+  if (text == "+" || text.substr(0, 2) == "+ ") {
+    reply.more = true;
+    reply.text = std::string(text.substr(std::min<std::size_t>(text.size(), 2)));
+    if (log_.tracing(Channel::net)) {
+      log_.trace(Channel::net, account_ + ": POP3< + " + printable(reply.text));
+    }
+    return reply;
+  }
   if (!parse_status(text, reply)) return protocol_error("malformed reply: " + printable(text));
   trace_reply(reply.ok, reply.text.c_str());
   return reply;

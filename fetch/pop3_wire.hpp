@@ -17,10 +17,12 @@
 
 namespace clamfetch::fetch {
 
-/// A POP3 status line: +OK (ok) or -ERR, and the text after it.
+/// A POP3 status line: +OK (ok) or -ERR, and the text after it; or, from read_sasl_reply
+/// only, a SASL challenge "+ text" (more, with ok false).
 struct Pop3Reply {
   bool ok = false;
   std::string text;
+  bool more = false;
 };
 
 /// Reads and writes one POP3 connection. Does not own the stream (the mailpop3 object does);
@@ -32,13 +34,17 @@ class Pop3Wire {
   Pop3Wire(mailstream* stream, std::string account, Log& log, int timeout_seconds);
 
   /// Queues a command (without CRLF) in the stream's write buffer and traces it; `shown` is
-  /// what the trace prints instead (a masked PASS). Sent by flush().
+  /// what the trace prints instead (a masked PASS), and our copy of a line with a `shown` is
+  /// wiped once written. Sent by flush().
   Status send(std::string_view command, std::string_view shown = {});
   /// Sends everything queued. Errors: connect, timeout (Scope::account).
   Status flush();
   /// Reads one status line. Errors: protocol (over-long or neither +OK nor -ERR),
   /// connect (connection closed), timeout.
   Result<Pop3Reply> read_status();
+  /// Reads a reply during a SASL exchange (RFC 5034): a status line, or a challenge "+ text"
+  /// (also a bare "+") returned with `more` set. Errors as read_status.
+  Result<Pop3Reply> read_sasl_reply();
   /// Reads a multi-line body after +OK up to the lone ".": dot-unstuffed, line ends as sent.
   /// `expected` (the announced size) is reserved up front. Errors as read_status, and
   /// protocol when the body grows past `limit` octets.

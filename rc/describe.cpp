@@ -36,6 +36,11 @@ const char* tls_name(TlsMode tls) {
   return "implicit";
 }
 
+const char* auth_name(Poll::Auth auth) {
+  static constexpr const char* kNames[] = {"auto", "password", "plain", "login", "apop"};
+  return kNames[static_cast<int>(auth)];
+}
+
 const char* detail_name(LogDetail value) {
   static constexpr const char* kNames[] = {"off", "basic", "full"};
   return kNames[static_cast<int>(value)];
@@ -52,6 +57,7 @@ void describe_account(std::ostringstream& out, const Poll& poll, const User& use
       << "ca_file = " << (poll.ca_file.empty() ? "(system trust store)" : poll.ca_file) << "\n"
       << "fingerprint = " << (poll.fingerprint.empty() ? "(none)" : poll.fingerprint) << "\n"
       << "min_tls = " << poll.min_tls << "\n"
+      << "auth = " << auth_name(poll.auth) << "\n"
       << "username = " << user.username << "\n";
   if (user.password_command.empty()) {
     out << "password = " << kMasked << "\n";
@@ -81,6 +87,7 @@ void describe_scan(std::ostringstream& out, const Scan& scan) {
       << "clamd = " << list(scan.clamd) << "\n"
       << "max_file_size = " << scan.max_file_size << "\n"
       << "max_scan_size = " << scan.max_scan_size << "\n"
+      << "scan_timeout = " << scan.scan_timeout_seconds << "s\n"
       << "on_infected = " << kInfected[static_cast<int>(scan.on_infected)] << "\n"
       << "on_fail = " << kFail[static_cast<int>(scan.on_fail)] << "\n"
       << "on_oversize = " << kOversize[static_cast<int>(scan.on_oversize)] << "\n"

@@ -52,6 +52,7 @@ struct Server {
   unsigned line = 0;
   std::optional<std::string> protocol;  ///< lower case
   unsigned protocol_line = 0;
+  std::optional<std::string> auth;      ///< `authenticate` type carried over ("password")
   std::optional<int64_t> port;
   std::optional<int64_t> timeout;
   int defaults = -1;                    ///< index of the `defaults` entry in force, -1: none

@@ -281,6 +281,7 @@ std::optional<std::string> Emitter::protocol_of(const Server& server, const Serv
     warn(line, "poll " + server.name + " not carried over: protocol " + protocol + " is not supported");
     return std::nullopt;
   }
+  if (protocol == "apop") return "pop3";  // with auth = "apop" (auth_of)
   if (protocol != "pop3" && protocol != "imap") {
     std::string as = protocol == "auto" ? "imap" : "pop3";
     warn(line, "protocol " + protocol + " of " + server.name + " imported as " + as +
@@ -288,6 +289,16 @@ std::optional<std::string> Emitter::protocol_of(const Server& server, const Serv
     protocol = as;
   }
   return protocol;
+}
+
+/// The clamfetch `auth` for a poll, or nothing for the default: fetchmail's protocol apop is
+/// auth "apop", `authenticate password` is auth "password".
+std::optional<std::string> auth_of(const Server& server, const Server* d) {
+  std::string protocol = server.protocol ? *server.protocol : d && d->protocol ? *d->protocol : "";
+  if (protocol == "apop") return "apop";
+  if (server.auth) return server.auth;
+  if (d && d->auth) return d->auth;
+  return std::nullopt;
 }
 
 Emitter::Block Emitter::poll_head(const Server& server, const Server* d, const std::string& protocol,
@@ -304,6 +315,7 @@ Emitter::Block Emitter::poll_head(const Server& server, const Server* d, const s
   if (!t.ca_file.empty()) b.head += "ca_file = " + quoted(t.ca_file) + "\n";
   if (!t.fingerprint.empty()) b.head += "fingerprint = " + quoted(t.fingerprint) + "\n";
   if (t.min_tls == "1.3") b.head += "min_tls = \"1.3\"\n";
+  if (auto auth = auth_of(server, d)) b.head += "auth = " + quoted(*auth) + "\n";
   // With a shared [defaults] its timeout is written there; otherwise into each poll.
   std::optional<int64_t> timeout = server.timeout ? server.timeout : shared_defaults_ || !d ? std::nullopt : d->timeout;
   if (timeout && *timeout > 0) b.head += "timeout = " + std::to_string(*timeout) + "\n";

@@ -204,7 +204,10 @@ Status Lexer::word(std::vector<Token>& out) {
     token.type = Token::Type::keyword;
     token.text = std::string(keyword->second);
     token.spelled = std::string(spelled);
-    name_state_ = token.text == "username" || token.text == "password" || token.text == "is" || token.text == "to";
+    // `authenticate password` names an auth type (fetchmail's AUTH lexer state): no value follows.
+    bool auth_type = !out.empty() && out.back().type == Token::Type::keyword && out.back().text == "authenticate";
+    name_state_ = token.text == "username" || (token.text == "password" && !auth_type) || token.text == "is" ||
+                  token.text == "to";
   } else if (!named && end == spelled.data() + spelled.size() && spelled.find('+') == std::string_view::npos) {
     if (ec != std::errc()) return error(token.line, token.column, "number out of range: " + std::string(spelled));
     token.type = Token::Type::number;

@@ -38,7 +38,7 @@ const std::map<std::string_view, Uncarried> kUncarriedServer{
     {"dns", {Arg::none, "multidrop has no equivalent"}},
     {"tracepolls", {Arg::none, "no equivalent"}},
     {"bad-header", {Arg::string, "no equivalent"}},
-    {"authenticate", {Arg::auth, "clamfetch logs in with USER/PASS or LOGIN inside TLS"}},
+    {"authenticate", {Arg::auth, "clamfetch has auth = \"auto\", \"password\", \"plain\", \"login\" or \"apop\" only"}},
 };
 
 const std::map<std::string_view, Uncarried> kUncarriedUser{
@@ -303,6 +303,12 @@ bool Parser::server_option(Server& server, bool& handled) {
     }
     server.protocol = proto.text;
     server.protocol_line = proto.line;
+    return true;
+  }
+  if (!negated && k.text == "authenticate" && peek(1).type == Token::Type::keyword &&
+      peek(1).text == "password") {
+    next();
+    server.auth = next().text;  // the one fetchmail type clamfetch has: USER/PASS or LOGIN
     return true;
   }
   if (!negated && (k.text == "port" || k.text == "service")) {

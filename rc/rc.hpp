@@ -46,6 +46,10 @@ struct Scan {
   std::vector<std::string> clamd;  ///< "unix:/path" | "tcp:host:port"; non-empty replaces database
   uint64_t max_file_size = 25ull << 20;
   uint64_t max_scan_size = 100ull << 20;
+  /// `scan_timeout`: an in-process scan still running after this long is taken for hung: the
+  /// run ends (exit 23) and the message is handled by on_fail from the next run on. Above
+  /// libclamav's own limit (CL_ENGINE_MAX_SCANTIME, 120 s by default); 1 s to 1 day.
+  uint64_t scan_timeout_seconds = 300;
   OnInfected on_infected = OnInfected::quarantine;
   OnFail on_fail = OnFail::defer;
   OnOversize on_oversize = OnOversize::accept;
@@ -86,6 +90,12 @@ struct Poll {
   std::string ca_file;            ///< empty: system trust store
   std::string fingerprint;        ///< "SHA256:AB:CD:..." or empty
   std::string min_tls = "1.2";
+  /// `auth`: how to log in. automatic: POP3 AUTH PLAIN/LOGIN when offered under TLS, else
+  /// USER/PASS; IMAP LOGIN (AUTHENTICATE PLAIN when LOGINDISABLED). password: USER/PASS or
+  /// IMAP LOGIN; plain: AUTH PLAIN / AUTHENTICATE PLAIN; login: POP3 AUTH LOGIN, IMAP LOGIN;
+  /// apop: POP3 APOP only. All but automatic are required (no fallback).
+  enum class Auth { automatic, password, plain, login, apop };
+  Auth auth = Auth::automatic;
   std::vector<User> users;
 };
 

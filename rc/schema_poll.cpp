@@ -10,7 +10,7 @@ namespace clamfetch::rc::detail {
 namespace {
 
 const std::vector<std::string_view> kPollKeys = with_user_options(
-    {"server", "protocol", "port", "tls", "allow_plaintext", "ca_file", "fingerprint", "min_tls", "user"});
+    {"server", "protocol", "port", "tls", "allow_plaintext", "ca_file", "fingerprint", "min_tls", "auth", "user"});
 const std::vector<std::string_view> kUserKeys =
     with_user_options({"username", "password", "password_command", "is"});
 
@@ -18,6 +18,7 @@ const std::vector<std::string_view> kUserKeys =
 struct Seen {
   const Member* tls = nullptr;
   const Member* server = nullptr;
+  const Member* auth = nullptr;
   const Member* users = nullptr;
 };
 
@@ -123,6 +124,10 @@ bool read_poll_key(Checker& check, const Member& m, Poll& poll, Seen& seen) {
     }
   } else if (k == "min_tls") {
     if (auto v = check.choice(m, {"1.2", "1.3"})) poll.min_tls = *v == 0 ? "1.2" : "1.3";
+  } else if (k == "auth") {
+    auto v = check.choice(m, {"auto", "password", "plain", "login", "apop"});
+    if (v) poll.auth = static_cast<Poll::Auth>(*v);
+    seen.auth = &m;
   } else {
     return false;
   }
@@ -146,6 +151,10 @@ Poll read_poll(Checker& check, const Node& table, const User& defaults) {
   if (seen.tls && poll.tls == TlsMode::none && !poll.allow_plaintext) {
     check.error(seen.tls->value.where, "tls = \"none\" sends the password in clear text: "
                                        "it needs allow_plaintext = true in the same [[poll]]");
+  }
+  if (seen.auth && poll.auth == Poll::Auth::apop && poll.protocol == Protocol::imap) {
+    check.error(seen.auth->value.where, "auth = \"apop\" is for POP3 only: with protocol = \"imap\" "
+                                        "use \"auto\", \"password\", \"login\" or \"plain\"");
   }
   if (seen.users) {
     read_users(check, *seen.users, inherited, poll);

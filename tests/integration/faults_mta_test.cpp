@@ -56,7 +56,9 @@ void set_recipient_restrictions(const MailServers& servers, const std::string& v
 TEST_CASE("Postfix stopped in the middle of a batch: nothing lost, the next run finishes") {
   MailServers servers;
   ClamfetchUser user(servers);
-  auto ids = seed(servers, "midbatch", 150, 6000);
+  // Enough mail that the run is still delivering when the stop comes, even on a loaded
+  // machine (150 messages once finished before a 10 ms poll of the Maildir noticed 10).
+  auto ids = seed(servers, "midbatch", 600, 6000);
   user.write_rc(user.standard_rc());
 
   // Stop Postfix once some of the batch has arrived in the Maildir.

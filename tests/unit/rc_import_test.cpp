@@ -94,6 +94,25 @@ std::vector<Case> server_cases() {
       {"no protocol (auto)", "poll p.example.com user u pass x is u@example.com",
        [](const Config& c) { CHECK(c.polls.at(0).protocol == Protocol::imap); },
        "fetchmailrc:1: protocol auto of p.example.com imported as imap"},
+      {"protocol apop", "poll p.example.com protocol apop user u pass x is u@example.com",
+       [](const Config& c) {
+         CHECK(c.polls.at(0).protocol == Protocol::pop3);
+         CHECK(c.polls.at(0).auth == Poll::Auth::apop);
+       }, ""},
+      {"protocol apop from defaults", "defaults proto apop\npoll p.example.com user u pass x is u@example.com",
+       [](const Config& c) { CHECK(c.polls.at(0).auth == Poll::Auth::apop); }, ""},
+      {"authenticate password", "poll p.example.com proto pop3 auth password user u pass x is u@example.com",
+       [](const Config& c) { CHECK(c.polls.at(0).auth == Poll::Auth::password); }, ""},
+      {"authenticate password, IMAP", "poll i.example.com proto imap authenticate password user u pass x is u@example.com",
+       [](const Config& c) {
+         CHECK(c.polls.at(0).protocol == Protocol::imap);
+         CHECK(c.polls.at(0).auth == Poll::Auth::password);
+       }, ""},
+      {"authenticate cram-md5 is not carried over", "poll p.example.com proto pop3 auth cram-md5 user u pass x is u@example.com",
+       [](const Config& c) { CHECK(c.polls.at(0).auth == Poll::Auth::automatic); },
+       "fetchmailrc:1: keyword 'authenticate' not carried over"},
+      {"protocol pop3: auth stays auto", "poll p.example.com proto pop3 user u pass x is u@example.com",
+       [](const Config& c) { CHECK(c.polls.at(0).auth == Poll::Auth::automatic); }, ""},
       {"localdomains", "poll p.example.com proto pop3 localdomains a.example b.example user u pass x is u@example.com",
        [](const Config& c) { CHECK(c.polls.size() == 1); },
        "fetchmailrc:1: keyword 'localdomains' not carried over: multidrop"},

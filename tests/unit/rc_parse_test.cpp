@@ -300,3 +300,25 @@ server = "pop.example.com"
   CHECK(text.find("[global]") != std::string::npos);
   CHECK(text.find("[scan]") != std::string::npos);
 }
+
+TEST_CASE("auth: every value is read, auto is the default, describe() shows it", "[rc][parse][auth]") {
+  auto with_auth = [](const std::string& protocol, const std::string& auth) {
+    return "[[poll]]\nserver = \"mail.example.com\"\nprotocol = \"" + protocol + "\"\n" + auth +
+           "[[poll.user]]\nusername = \"u\"\npassword = \"p\"\nis = \"u@example.com\"\n";
+  };
+  CHECK(parsed(with_auth("pop3", "")).polls.at(0).auth == Poll::Auth::automatic);
+  CHECK(parsed(with_auth("pop3", "auth = \"auto\"\n")).polls.at(0).auth == Poll::Auth::automatic);
+  CHECK(parsed(with_auth("pop3", "auth = \"password\"\n")).polls.at(0).auth == Poll::Auth::password);
+  CHECK(parsed(with_auth("pop3", "auth = \"plain\"\n")).polls.at(0).auth == Poll::Auth::plain);
+  CHECK(parsed(with_auth("pop3", "auth = \"login\"\n")).polls.at(0).auth == Poll::Auth::login);
+  CHECK(parsed(with_auth("pop3", "auth = \"apop\"\n")).polls.at(0).auth == Poll::Auth::apop);
+  // IMAP: login is LOGIN, plain is AUTHENTICATE PLAIN.
+  CHECK(parsed(with_auth("imap", "auth = \"login\"\n")).polls.at(0).auth == Poll::Auth::login);
+  CHECK(parsed(with_auth("imap", "auth = \"plain\"\n")).polls.at(0).auth == Poll::Auth::plain);
+
+  CHECK(describe(parsed(with_auth("pop3", ""))).find("\nauth = auto\n") != std::string::npos);
+  CHECK(describe(parsed(with_auth("pop3", "auth = \"apop\"\n"))).find("\nauth = apop\n") !=
+        std::string::npos);
+  CHECK(describe(parsed(with_auth("imap", "auth = \"plain\"\n"))).find("\nauth = plain\n") !=
+        std::string::npos);
+}

@@ -165,3 +165,21 @@ TEST_CASE("several errors are reported together, one per line in file order", "[
         "t.toml:2:12: parallel must be between 1 and 64, got 0\n"
         "t.toml:4:11: timeout must be greater than 0, got -1");
 }
+
+TEST_CASE("auth takes the known login methods and apop is POP3 only", "[rc][validate][auth]") {
+  CHECK(error_of(with_user("auth = \"cram-md5\"\n", "")) ==
+        "t.toml:3:8: auth must be one of \"auto\", \"password\", \"plain\", \"login\", \"apop\", "
+        "got \"cram-md5\"");
+  CHECK(error_of(with_user("auth = true\n", "")) ==
+        "t.toml:3:8: auth must be one of \"auto\", \"password\", \"plain\", \"login\", \"apop\", "
+        "got boolean");
+  CHECK(error_of(with_user("protocol = \"imap\"\nauth = \"apop\"\n", "")) ==
+        "t.toml:4:8: auth = \"apop\" is for POP3 only: with protocol = \"imap\" use \"auto\", "
+        "\"password\", \"login\" or \"plain\"");
+  // The order of the keys does not matter.
+  CHECK(error_of(with_user("auth = \"apop\"\nprotocol = \"imap\"\n", "")).substr(0, 12) == "t.toml:3:8: ");
+  CHECK(error_of(with_user("auht = \"plain\"\n", "")) ==
+        "t.toml:3:1: unknown key 'auht' in [[poll]] (did you mean 'auth'?)");
+  // A poll key, not a user option.
+  CHECK(error_of(with_user("", "auth = \"plain\"\n")).substr(0, 32) == "t.toml:7:1: unknown key 'auth' i");
+}

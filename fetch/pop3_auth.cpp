@@ -1,0 +1,167 @@
+// POP3 logins beyond USER/PASS (see pop3_auth.hpp): the choice of mechanism, AUTH PLAIN,
+// AUTH LOGIN and APOP over our own Pop3Wire. Secrets live in std::strings that are wiped
+// with OPENSSL_cleanse before they go; the trace shows "********" in their place.
+
+#include "fetch/pop3_auth.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <utility>
+
+namespace clamfetch::fetch {
+namespace {
+
+constexpr const char* kMasked = "********";
+/// RFC 2449 4: a command line is at most 255 octets, CRLF included.
+constexpr std::size_t kMaxCommandLine = 255;
+
+/// A std::string holding a secret, wiped when it goes out of scope.
+struct Secret {
+  std::string text;
+  ~Secret() { OPENSSL_cleanse(text.data(), text.size()); }
+};
+
+Error protocol_error(std::string text) {
+  return make_error(Kind::protocol, Scope::account, std::move(text));
+}
+
+Error auth_error(std::string text) { return make_error(Kind::auth, Scope::account, std::move(text)); }
+
+/// Sends one command (masked as `shown` when it carries a secret) and reads the SASL reply.
+Result<Pop3Reply> exchange(Pop3Wire& wire, std::string_view command, std::string_view shown) {
+  if (Status s = wire.send(command, shown); !s) return s.error();
+  if (Status s = wire.flush(); !s) return s.error();
+  return wire.read_sasl_reply();
+}
+
+/// The end of an exchange: a status line; a challenge here means the server is out of step.
+Result<Pop3Reply> final_status(Result<Pop3Reply> reply, const char* mechanism) {
+  if (reply && reply->more) {
+    return protocol_error(std::string("unexpected challenge after the ") + mechanism +
+                          " credentials: + " + printable(reply->text));
+  }
+  return reply;
+}
+
+/// A challenge was due: a -ERR ends the exchange (the caller judges it), +OK is out of step.
+bool challenge_expected(const Result<Pop3Reply>& reply, Error& unexpected, const char* mechanism) {
+  if (!reply || reply->more || !reply->ok) return true;
+  unexpected = protocol_error(std::string("+OK before the ") + mechanism + " credentials were sent");
+  return false;
+}
+
+}  // namespace
+
+std::string apop_timestamp(std::string_view greeting) {
+  std::size_t begin = greeting.find('<');
+  if (begin == std::string_view::npos) return {};
+  std::size_t end = greeting.find('>', begin);
+  if (end == std::string_view::npos) return {};
+  std::string_view stamp = greeting.substr(begin, end - begin + 1);
+  if (stamp.size() > kMaxApopTimestamp || stamp.size() < 5) return {};  // "<a@b>" at least
+  std::string_view inside = stamp.substr(1, stamp.size() - 2);
+  if (inside.find('@') == std::string_view::npos) return {};
+  for (unsigned char c : inside) {
+    if (c < 0x21 || c > 0x7e || c == '<') return {};
+  }
+  return std::string(stamp);
+}
+
+Result<std::string> apop_digest(std::string_view timestamp, std::string_view secret) {
+  Secret input{std::string(timestamp) + std::string(secret)};
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(input.text.data(), input.text.size(), md, &length, EVP_md5(), nullptr) != 1 ||
+      length != 16) {
+    return make_error(Kind::internal, Scope::account, "MD5 unavailable for APOP");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    hex += kHex[md[i] >> 4];
+    hex += kHex[md[i] & 0x0f];
+  }
+  OPENSSL_cleanse(md, sizeof md);
+  return hex;
+}
+
+std::string base64(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(bytes.data()),
+                          static_cast<int>(bytes.size()));
+  out.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  return out;
+}
+
+std::string plain_response(std::string_view user, std::string_view password) {
+  Secret message;
+  message.text.reserve(user.size() + password.size() + 2);
+  message.text.append(1, '\0').append(user).append(1, '\0').append(password);
+  return base64(message.text);
+}
+
+Result<Pop3Login> choose_pop3_login(AuthMethod wanted, bool under_tls,
+                                    const std::set<std::string>& sasl, bool has_timestamp) {
+  bool plain = sasl.count("PLAIN") != 0;
+  bool login = sasl.count("LOGIN") != 0;
+  switch (wanted) {
+    case AuthMethod::automatic:
+      // SASL over plaintext only when asked for by name: auto keeps today's USER/PASS there.
+      if (under_tls && plain) return Pop3Login::auth_plain;
+      if (under_tls && login) return Pop3Login::auth_login;
+      return Pop3Login::user_pass;
+    case AuthMethod::password:
+      return Pop3Login::user_pass;
+    case AuthMethod::plain:
+      if (!plain) return auth_error("server offers no AUTH PLAIN");
+      return Pop3Login::auth_plain;
+    case AuthMethod::login:
+      if (!login) return auth_error("server offers no AUTH LOGIN");
+      return Pop3Login::auth_login;
+    case AuthMethod::apop:
+      if (!has_timestamp) return auth_error("server offers no APOP (no timestamp in its greeting)");
+      return Pop3Login::apop;
+  }
+  return Pop3Login::user_pass;
+}
+
+Result<Pop3Reply> pop3_auth_plain(Pop3Wire& wire, std::string_view user, std::string_view password) {
+  Secret response{plain_response(user, password)};
+  Secret command{"AUTH PLAIN " + response.text};
+  if (command.text.size() + 2 <= kMaxCommandLine) {
+    return final_status(exchange(wire, command.text, "AUTH PLAIN ********"), "AUTH PLAIN");
+  }
+  // Too long for one command line (RFC 5034 4): the response follows the empty challenge.
+  Result<Pop3Reply> challenge = exchange(wire, "AUTH PLAIN", {});
+  Error unexpected;
+  if (!challenge_expected(challenge, unexpected, "AUTH PLAIN")) return unexpected;
+  if (!challenge || !challenge->more) return challenge;
+  return final_status(exchange(wire, response.text, kMasked), "AUTH PLAIN");
+}
+
+Result<Pop3Reply> pop3_auth_login(Pop3Wire& wire, std::string_view user, std::string_view password) {
+  Result<Pop3Reply> reply = exchange(wire, "AUTH LOGIN", {});
+  Error unexpected;
+  if (!challenge_expected(reply, unexpected, "AUTH LOGIN")) return unexpected;
+  if (!reply || !reply->more) return reply;
+  Secret name{base64(user)};
+  reply = exchange(wire, name.text, kMasked);
+  if (!challenge_expected(reply, unexpected, "AUTH LOGIN")) return unexpected;
+  if (!reply || !reply->more) return reply;
+  Secret secret{base64(password)};
+  return final_status(exchange(wire, secret.text, kMasked), "AUTH LOGIN");
+}
+
+Result<Pop3Reply> pop3_apop(Pop3Wire& wire, std::string_view user, std::string_view timestamp,
+                            std::string_view password) {
+  Result<std::string> digest = apop_digest(timestamp, password);
+  if (!digest) return digest.error();
+  Secret command{"APOP " + std::string(user) + " " + *digest};
+  OPENSSL_cleanse(digest->data(), digest->size());
+  std::string shown = "APOP " + printable(user) + " " + kMasked;
+  return final_status(exchange(wire, command.text, shown), "APOP");
+}
+
+}  // namespace clamfetch::fetch
