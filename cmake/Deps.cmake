@@ -34,3 +34,20 @@ else()
   target_link_libraries(clamfetch_libetpan INTERFACE PkgConfig::LIBETPAN)
   message(STATUS "libetpan: shared")
 endif()
+
+# libclamav's soname, for scan/'s dlopen(), and the Debian package that ships it (the package
+# must depend on it by name: dpkg-shlibdeps cannot see a library that is not linked).
+find_library(LIBCLAMAV_SHARED NAMES clamav HINTS ${LIBCLAMAV_LIBRARY_DIRS} REQUIRED)
+execute_process(COMMAND objdump -p ${LIBCLAMAV_SHARED} OUTPUT_VARIABLE clamav_dynamic RESULT_VARIABLE rc)
+string(REGEX MATCH "SONAME +([^\n ]+)" found "${clamav_dynamic}")
+if(NOT rc EQUAL 0 OR NOT found)
+  message(FATAL_ERROR "cannot read the soname of ${LIBCLAMAV_SHARED} (objdump -p)")
+endif()
+set(CLAMFETCH_LIBCLAMAV_SONAME ${CMAKE_MATCH_1})
+get_filename_component(clamav_dir ${LIBCLAMAV_SHARED} DIRECTORY)
+execute_process(COMMAND dpkg-query -S ${clamav_dir}/${CLAMFETCH_LIBCLAMAV_SONAME}
+                OUTPUT_VARIABLE clamav_owner ERROR_QUIET RESULT_VARIABLE rc)
+if(rc EQUAL 0)
+  string(REGEX REPLACE "[:,].*" "" CLAMFETCH_LIBCLAMAV_PACKAGE "${clamav_owner}")
+endif()
+message(STATUS "libclamav: ${CLAMFETCH_LIBCLAMAV_SONAME} (dlopen), package ${CLAMFETCH_LIBCLAMAV_PACKAGE}")

@@ -50,7 +50,7 @@ class ClamavScanner final : public Scanner {
 
   std::string engine_version() const override {
     std::lock_guard lock(mutex_);
-    std::string engine = std::string("libclamav ") + cl_retver();
+    std::string engine = "libclamav " + library_version();
     if (engine_ && db_version_ != 0) {
       engine += "/" + std::to_string(db_version_) + "/" + format_time(db_time_);
     }
@@ -113,15 +113,15 @@ class ClamavScanner final : public Scanner {
   }
 
   Verdict scan_with(const cl_engine* engine, std::string_view message) {
-    FmapPtr map(cl_fmap_open_memory(message.data(), message.size()));
+    FmapPtr map(clamav().fmap_open_memory(message.data(), message.size()));
     if (!map) return error_verdict("libclamav: cannot map the message");
     ScanContext context{&log_, {}};
     cl_scan_options options = scan_options();
     const char* name = nullptr;
     unsigned long scanned = 0;
     auto start = std::chrono::steady_clock::now();
-    cl_error_t rc = cl_scanmap_callback(map.get(), nullptr, &name, &scanned, engine, &options,
-                                        &context);
+    cl_error_t rc = clamav().scanmap_callback(map.get(), nullptr, &name, &scanned, engine,
+                                              &options, &context);
     double seconds = seconds_since(start);
     log_suppressed(log_, context.messages);
     if (rc == CL_CLEAN) {
@@ -135,7 +135,7 @@ class ClamavScanner final : public Scanner {
       std::string found = name ? name : context.first_virus;
       return finding(found.empty() ? "Heuristics.Unnamed" : found, seconds);
     }
-    return error_verdict(std::string("libclamav: ") + cl_strerror(rc), seconds);
+    return error_verdict(std::string("libclamav: ") + clamav().strerror(rc), seconds);
   }
 
   const Settings settings_;

@@ -109,13 +109,13 @@ Status set_limits(cl_engine* engine, const Settings& settings, const std::string
       {CL_ENGINE_MAX_FILES, 10000},
   };
   for (const Limit& limit : limits) {
-    if (cl_error_t rc = cl_engine_set_num(engine, limit.field, limit.value); rc != CL_SUCCESS) {
-      return scan_error(std::string("cannot set a libclamav limit: ") + cl_strerror(rc));
+    if (cl_error_t rc = clamav().engine_set_num(engine, limit.field, limit.value); rc != CL_SUCCESS) {
+      return scan_error(std::string("cannot set a libclamav limit: ") + clamav().strerror(rc));
     }
   }
-  if (cl_error_t rc = cl_engine_set_str(engine, CL_ENGINE_TMPDIR, temp_dir.c_str());
+  if (cl_error_t rc = clamav().engine_set_str(engine, CL_ENGINE_TMPDIR, temp_dir.c_str());
       rc != CL_SUCCESS) {
-    return scan_error(std::string("cannot set libclamav's temp directory: ") + cl_strerror(rc));
+    return scan_error(std::string("cannot set libclamav's temp directory: ") + clamav().strerror(rc));
   }
   return {};
 }
@@ -131,11 +131,13 @@ void log_suppressed(Log& log, int messages) {
 Status init_libclamav() {
   static std::once_flag once;
   static cl_error_t result = CL_SUCCESS;
+  Result<const ClamavApi*> api = open_clamav();
+  if (!api) return api.error();
   std::call_once(once, [] {
-    cl_set_clcb_msg(on_message);
-    result = cl_init(CL_INIT_DEFAULT);
+    clamav().set_clcb_msg(on_message);
+    result = clamav().init(CL_INIT_DEFAULT);
   });
-  if (result != CL_SUCCESS) return scan_error(std::string("cl_init: ") + cl_strerror(result));
+  if (result != CL_SUCCESS) return scan_error(std::string("cl_init: ") + clamav().strerror(result));
   return {};
 }
 
@@ -179,33 +181,33 @@ Result<TempDir> prepare_temp_dir(const std::string& configured) {
 Result<LoadedEngine> load_engine(const Settings& settings, const std::string& temp_dir, Log& log) {
   LoadLogGuard guard(log);
   LoadedEngine loaded;
-  loaded.engine.reset(cl_engine_new());
+  loaded.engine.reset(clamav().engine_new());
   if (!loaded.engine) return scan_error("cl_engine_new failed (out of memory?)");
   if (Status s = set_limits(loaded.engine.get(), settings, temp_dir); !s) return s.error();
-  cl_engine_set_clcb_virus_found(loaded.engine.get(), on_virus_found);
+  clamav().engine_set_clcb_virus_found(loaded.engine.get(), on_virus_found);
 
   const std::string& db = settings.database;
-  cl_error_t rc = cl_load(db.c_str(), loaded.engine.get(), &loaded.signatures, CL_DB_STDOPT);
+  cl_error_t rc = clamav().load(db.c_str(), loaded.engine.get(), &loaded.signatures, CL_DB_STDOPT);
   if (rc != CL_SUCCESS) {
-    return scan_error("cannot load signature database " + db + ": " + cl_strerror(rc));
+    return scan_error("cannot load signature database " + db + ": " + clamav().strerror(rc));
   }
   // cl_load succeeds silently on a file it does not understand: 0 signatures is a failure.
   if (loaded.signatures == 0) return scan_error("no signatures in database " + db);
-  if ((rc = cl_engine_compile(loaded.engine.get())) != CL_SUCCESS) {
-    return scan_error("cannot compile signature database " + db + ": " + cl_strerror(rc));
+  if ((rc = clamav().engine_compile(loaded.engine.get())) != CL_SUCCESS) {
+    return scan_error("cannot compile signature database " + db + ": " + clamav().strerror(rc));
   }
   int err = CL_SUCCESS;
   loaded.db_version =
-      static_cast<uint32_t>(cl_engine_get_num(loaded.engine.get(), CL_ENGINE_DB_VERSION, &err));
+      static_cast<uint32_t>(clamav().engine_get_num(loaded.engine.get(), CL_ENGINE_DB_VERSION, &err));
   loaded.db_time =
-      static_cast<std::time_t>(cl_engine_get_num(loaded.engine.get(), CL_ENGINE_DB_TIME, &err));
+      static_cast<std::time_t>(clamav().engine_get_num(loaded.engine.get(), CL_ENGINE_DB_TIME, &err));
   return loaded;
 }
 
 DatabaseWatch::~DatabaseWatch() { stop(); }
 
 void DatabaseWatch::stop() {
-  if (started_ && is_dir_) cl_statfree(&dir_stat_);
+  if (started_ && is_dir_) clamav().statfree(&dir_stat_);
   started_ = false;
 }
 
@@ -217,7 +219,7 @@ void DatabaseWatch::start(const std::string& database) {
   is_dir_ = S_ISDIR(st.st_mode);
   if (is_dir_) {
     std::memset(&dir_stat_, 0, sizeof dir_stat_);
-    if (cl_statinidir(database.c_str(), &dir_stat_) != CL_SUCCESS) return;
+    if (clamav().statinidir(database.c_str(), &dir_stat_) != CL_SUCCESS) return;
   } else {
     file_stat_ = st;
   }
@@ -226,7 +228,7 @@ void DatabaseWatch::start(const std::string& database) {
 
 bool DatabaseWatch::changed() {
   if (!started_) return true;  // could not even stat it at load: let a reload say why
-  if (is_dir_) return cl_statchkdir(&dir_stat_) != 0;
+  if (is_dir_) return clamav().statchkdir(&dir_stat_) != 0;
   struct stat st{};
   if (stat(database_.c_str(), &st) != 0) return true;
   return st.st_mtim.tv_sec != file_stat_.st_mtim.tv_sec ||

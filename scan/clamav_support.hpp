@@ -12,17 +12,18 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "scan/clamav_api.hpp"
 #include "scan/scan.hpp"
 
 namespace clamfetch::scan::detail {
 
 struct EngineFree {
-  void operator()(cl_engine* engine) const { cl_engine_free(engine); }
+  void operator()(cl_engine* engine) const { clamav().engine_free(engine); }
 };
 using EnginePtr = std::unique_ptr<cl_engine, EngineFree>;
 
 struct FmapClose {
-  void operator()(cl_fmap_t* map) const { cl_fmap_close(map); }
+  void operator()(cl_fmap_t* map) const { clamav().fmap_close(map); }
 };
 using FmapPtr = std::unique_ptr<cl_fmap_t, FmapClose>;
 

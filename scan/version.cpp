@@ -5,11 +5,16 @@
 #include <string>
 #include <vector>
 
+#include "scan/clamav_api.hpp"
 #include "scan/scan.hpp"
 
 namespace clamfetch::scan {
 
-std::string library_version() { return cl_retver(); }
+std::string library_version() {
+  // Opens libclamav if no scan has yet: --version and the X-Virus-Scanned header name it.
+  Result<const detail::ClamavApi*> api = detail::open_clamav();
+  return api ? (*api)->retver() : "not available (" + api.error().text + ")";
+}
 
 namespace {
 

@@ -90,6 +90,30 @@ TEST_CASE("unreadable signature database: defer keeps everything, accept deliver
   CHECK(servers.remote_messages("pop3userid1").empty());
 }
 
+TEST_CASE("libclamav itself is loaded only when a message needs a scan") {
+  // The library, not only the engine: an empty poll (the cron case) must not pay for mapping
+  // and relocating libclamav and ICU/libxml2/pcre2 behind it. The dynamic loader's own trace
+  // (LD_DEBUG=files) names every object it opens, at start and by dlopen().
+  MailServers servers;
+  ClamfetchUser user(servers);
+  user.write_rc(user.standard_rc());
+  auto empty = clamfetch_env(servers, user, {{"LD_DEBUG", "files"}});
+  INFO(empty.err);
+  CHECK(empty.exit_code == 1);
+  REQUIRE(contains(empty.err, "file=libssl.so"));  // the trace is there: the check means something
+  CHECK_FALSE(contains(empty.err, "libclamav"));
+
+  servers.seed("pop3userid1", make_message("lazy-library@faults", 2000));
+  auto one = clamfetch_env(servers, user, {{"LD_DEBUG", "files"}});
+  INFO(one.err);
+  CHECK(one.exit_code == 0);
+  CHECK(contains(one.err, "file=libclamav.so"));
+  servers.wait_queue_empty();
+  auto delivered = servers.delivered("virtualuser1");
+  REQUIRE(delivered.size() == 1);
+  CHECK(contains(delivered[0], "X-Virus-Status: Clean"));
+}
+
 TEST_CASE("a poison message crashes the scanner once, then stays deferred and the rest flows") {
   MailServers servers;
   ClamfetchUser user(servers);
