@@ -56,6 +56,12 @@ std::string guard_id(const Job& job) {
   return scan_identity(account_key(*job.account->poll, *job.account->user), job.ref.folder, job.ref.uid);
 }
 
+// The message as a person reads it, for the watchdog's log line.
+std::string guard_label(const Job& job) {
+  return job.message.key + " (account " + job.account->name + ", folder " + job.ref.folder +
+         ", UID " + job.ref.uid + ")";
+}
+
 // One worker's state: its MTA connections, by target.
 class Handler {
  public:
@@ -92,6 +98,7 @@ class Handler {
   std::map<std::string, std::unique_ptr<deliver::Transport>> transports_;
   std::unique_lock<std::mutex>* handover_ = nullptr;  // the job's account lock, during handle()
   AccountRun* current_ = nullptr;                     // the job's account, during handle()
+  bool in_gate_ = false;  // admitted by the guard's HandoverGate, until the UID is recorded
   Quarantine quarantine_;
   ScanGuard* guard_;
 };
@@ -110,19 +117,22 @@ Verdict Handler::scan(const Job& job) {
   return v;
 }
 
-// The scan, written down while it runs (scan_guard.hpp): a message that killed the scanner in
-// an earlier run is not scanned again but fails, so on_fail decides and the rest flows.
+// The scan, written down and watched while it runs (scan_guard.hpp): a message that killed
+// the scanner or hung it in an earlier run is not scanned again but fails, so on_fail decides
+// and the rest flows.
 Verdict Handler::guarded_scan(const Job& job, const std::string& id) {
-  if (guard_->standing(id) == ScanGuard::Standing::poison) {
+  if (auto standing = guard_->standing(id); standing != ScanGuard::Standing::fine) {
     Verdict v;
     v.status = Verdict::Status::error;
-    v.reason = "scanner crashed on this message in an earlier run";
+    v.reason = standing == ScanGuard::Standing::hung
+                   ? "scan hung on this message in an earlier run"
+                   : "scanner crashed on this message in an earlier run";
     return v;
   }
   // The first scan loads the engine (seconds with the real database): a death then is no
   // message's fault, so the load happens before anything is written down.
   if (!scanner_->loaded()) (void)scanner_->scan("");
-  auto scanning = guard_->begin(id);
+  auto scanning = guard_->begin(id, guard_label(job));
   return scanner_->scan(job.message.data);
 }
 
@@ -139,6 +149,12 @@ deliver::Outcome Handler::send(const rc::User& user, const deliver::Envelope& en
   transport->set_before_end_of_data([this] {
     if (handover_ == nullptr) return true;
     if (!handover_->owns_lock()) handover_->lock();
+    // A hung scan is ending the process: nothing new may reach the MTA, since its 2xx might
+    // not be recorded in time (the message stays on the server).
+    if (guard_ != nullptr && !in_gate_) {
+      if (!guard_->handovers().enter()) return false;
+      in_gate_ = true;
+    }
     // The account's UID store failed meanwhile: this delivery could not be recorded, so it
     // is abandoned before the MTA can take it (the message stays on the server).
     return current_ == nullptr || !current_->stopped();
@@ -328,6 +344,10 @@ void Handler::handle(Job& job) {
       acct.fail(recorded.error(), true);
     }
     kill_point(KillPoint::after_record);
+  }
+  if (in_gate_) {
+    guard_->handovers().leave();
+    in_gate_ = false;
   }
   if (handover.owns_lock()) handover.unlock();
   if (r.acknowledge && guard_ != nullptr) guard_->forget(guard_id(job));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <ctime>
 #include <set>
 #include <thread>
@@ -222,6 +223,8 @@ Poller::Poller(const rc::Config& config, std::string state_dir, Log& log)
   if (config_.scan.enabled && config_.scan.clamd.empty()) {
     if (auto guard = ScanGuard::open(state_dir_, log_); guard) scan_guard_ = std::move(*guard);
     else log_.error(guard.error().text + " (scanning without poison-message protection)");
+    // A scan that hangs instead of crashing ends the run (exit 23) and is blamed the same way.
+    if (scan_guard_) scan_guard_->watch_hangs(std::chrono::seconds(config_.scan.scan_timeout_seconds));
   }
   if (auto list = scan::Allowlist::parse(config_.scan.allowlist, config_.path); list) allowlist_ = *list;
   if (!config_.scan.allowlist_file.empty()) {

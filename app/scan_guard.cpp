@@ -6,19 +6,22 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <set>
 #include <sstream>
+#include <system_error>
 
 #include "core/atomic_file.hpp"
 #include "core/escape.hpp"
 
 // Journal lines (scan-journal):           Suspects file (scan-suspects):
 //   + <id>      scan started                 clamfetch-scan-suspects 2
-//   - <id>      scan returned                poison <id>
-//   c <id>      message acknowledged: forget it
+//   - <id>      scan returned                poison <id>   (the scanner crashed on it)
+//   c <id>      message acknowledged: forget it                hung <id>     (its scan hung)
 //   crash <id>  written by the crash-signal handler of the thread scanning <id>
+//   hang <id>   written by the watchdog before it ends a run whose scan of <id> overran
 // <id> is "account-key folder uid", each part %XX-escaped so it has no space or control byte.
 
 namespace clamfetch::app {
@@ -28,6 +31,11 @@ constexpr char kHeader[] = "clamfetch-scan-suspects 2";
 constexpr int kCrashSignals[] = {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL};
 constexpr int kSignalCount = sizeof kCrashSignals / sizeof kCrashSignals[0];
 constexpr std::size_t kAltStackSize = 64 * 1024;
+// How long a run ended by a hung scan waits for hand-overs between the MTA's 2xx and the UID
+// record: an MTA answers the end of DATA in well under a second when it is healthy.
+constexpr auto kHandoverDrain = std::chrono::seconds(5);
+
+using Standings = std::map<std::string, ScanGuard::Standing>;
 
 // What the signal handler may touch: plain globals and trivially constructed thread_locals,
 // nothing that allocates or locks. One guard per process (see open()).
@@ -92,43 +100,56 @@ Result<std::string> read_if_present(const std::string& path) {
   return read_file(path);
 }
 
-Result<std::set<std::string>> parse_suspects(const std::string& text, const std::string& path) {
-  std::set<std::string> poison;
+Result<Standings> parse_suspects(const std::string& text, const std::string& path) {
+  Standings blamed;
   std::istringstream lines(text);
   std::string line;
   for (int number = 1; std::getline(lines, line); ++number) {
     if (number == 1 && line == kHeader) continue;
-    if (!line.starts_with("poison ") || line.size() == 7) {
+    if (line.starts_with("poison ") && line.size() > 7) {
+      blamed[line.substr(7)] = ScanGuard::Standing::poison;
+    } else if (line.starts_with("hung ") && line.size() > 5) {
+      blamed[line.substr(5)] = ScanGuard::Standing::hung;
+    } else {
       return make_error(Kind::state, Scope::run, path + ":" + std::to_string(number) + ": corrupt line");
     }
-    poison.insert(line.substr(7));
   }
-  return poison;
+  return blamed;
 }
 
-std::string serialize(const std::set<std::string>& poison) {
+std::string serialize(const Standings& blamed) {
   std::string text = std::string(kHeader) + "\n";
-  for (const auto& id : poison) text += "poison " + id + "\n";
+  for (const auto& [id, standing] : blamed) {
+    text += (standing == ScanGuard::Standing::hung ? "hung " : "poison ") + id + "\n";
+  }
   return text;
 }
 
-// Applies a dead (or finished) run's journal to the poison set; logs what it learnt.
-void fold(const std::string& journal, std::set<std::string>& poison, Log& log) {
-  std::set<std::string> open, crashed;
+// Applies a dead (or finished) run's journal to the blamed messages; logs what it learnt.
+void fold(const std::string& journal, Standings& blamed, Log& log) {
+  std::set<std::string> open, crashed, hung;
   std::istringstream lines(journal);
   for (std::string line; std::getline(lines, line);) {
     if (line.starts_with("+ ")) open.insert(line.substr(2));
     else if (line.starts_with("- ")) open.erase(line.substr(2));
-    else if (line.starts_with("c ")) poison.erase(line.substr(2));
+    else if (line.starts_with("c ")) blamed.erase(line.substr(2));
     else if (line.starts_with("crash ")) crashed.insert(line.substr(6));
+    else if (line.starts_with("hang ")) hung.insert(line.substr(5));
     // Anything else is a line torn by the death itself: nothing to learn from it.
   }
   for (const auto& id : crashed) {
-    poison.insert(id);
+    blamed[id] = ScanGuard::Standing::poison;
     log.error("the scanner crashed on message " + id + " in an earlier run: from now on it is "
               "treated as a scan failure (on_fail applies)");
   }
-  if (!crashed.empty()) return;  // the culprit is known: the other open scans were bystanders
+  for (const auto& id : hung) {
+    if (crashed.count(id) != 0) continue;
+    blamed[id] = ScanGuard::Standing::hung;
+    log.error("the scan of message " + id + " hung in an earlier run (longer than scan_timeout): "
+              "from now on it is treated as a scan failure (on_fail applies)");
+  }
+  // The culprit is known: the other open scans were bystanders.
+  if (!crashed.empty() || !hung.empty()) return;
   for (const auto& id : open) {
     log.warning("an earlier run ended without a crash record while scanning message " + id +
                 " (killed?): nothing is blamed, it will be scanned again");
@@ -147,21 +168,19 @@ Result<std::unique_ptr<ScanGuard>> ScanGuard::open(const std::string& state_dir,
   const std::string journal_path = state_dir + "/scan-journal";
   auto text = read_if_present(suspects_path);
   if (!text) return text.error();
-  auto poison = parse_suspects(*text, suspects_path);
-  if (!poison) return poison.error();
+  auto blamed = parse_suspects(*text, suspects_path);
+  if (!blamed) return blamed.error();
   auto journal = read_if_present(journal_path);
   if (!journal) return journal.error();
   if (!journal->empty()) {
-    fold(*journal, *poison, log);
+    fold(*journal, *blamed, log);
     // The folded state first, then a fresh journal: dying in between folds the old journal
     // again, which changes nothing.
-    if (Status s = write_file_atomic(suspects_path, serialize(*poison)); !s) return s.error();
+    if (Status s = write_file_atomic(suspects_path, serialize(*blamed)); !s) return s.error();
   }
   int fd = ::open(journal_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return state_error("cannot open", journal_path, errno);
-  std::map<std::string, Standing> standings;
-  for (const auto& id : *poison) standings[id] = Standing::poison;
-  return std::unique_ptr<ScanGuard>(new ScanGuard(state_dir, fd, std::move(standings), log));
+  return std::unique_ptr<ScanGuard>(new ScanGuard(state_dir, fd, std::move(*blamed), log));
 }
 
 ScanGuard::ScanGuard(std::string dir, int journal_fd, std::map<std::string, Standing> standings, Log& log)
@@ -171,6 +190,7 @@ ScanGuard::ScanGuard(std::string dir, int journal_fd, std::map<std::string, Stan
 }
 
 ScanGuard::~ScanGuard() {
+  watchdog_.reset();
   restore_handlers();
   g_journal_fd.store(-1);
   ::close(journal_fd_);
@@ -195,7 +215,38 @@ void ScanGuard::append(const std::string& line) {
 }
 
 std::unique_ptr<ScanGuard::Scanning> ScanGuard::begin(const std::string& id) {
-  return std::unique_ptr<Scanning>(new Scanning(*this, id));
+  return begin(id, id);
+}
+
+std::unique_ptr<ScanGuard::Scanning> ScanGuard::begin(const std::string& id, const std::string& label) {
+  return std::unique_ptr<Scanning>(new Scanning(*this, id, label));
+}
+
+void ScanGuard::watch_hangs(std::chrono::milliseconds timeout) {
+  try {
+    watchdog_ = std::make_unique<ScanWatchdog>(
+        timeout, [this](const ScanWatchdog::Overrun& overrun) { end_hung_run(overrun); });
+  } catch (const std::system_error& e) {
+    log_.error(std::string("cannot start the scan watchdog (") + e.what() +
+               "): a scan that hangs will not be stopped");
+  }
+}
+
+// A thread stuck inside libclamav cannot be cancelled: the run ends here. Nothing new reaches
+// the end of DATA from now on; deliveries past it get a few seconds to be recorded, so that
+// ending duplicates nothing (and acknowledges nothing: that needs a finished poll).
+void ScanGuard::end_hung_run(const ScanWatchdog::Overrun& overrun) {
+  handovers_.close();
+  append("hang " + overrun.id + "\n");
+  long ms = static_cast<long>(overrun.timeout.count());
+  std::string after = ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
+  log_.error("scan of " + overrun.label + " still running after " + after +
+             " (scan_timeout): ending this run; from the next run the message is handled by on_fail");
+  if (!handovers_.drain(kHandoverDrain)) {
+    log_.warning("a delivery was still waiting for the MTA's reply: if the MTA took it, that "
+                 "message may be delivered again by the next run");
+  }
+  ::_exit(exit_code(Kind::scan));
 }
 
 void ScanGuard::forget(const std::string& id) {
@@ -206,15 +257,17 @@ void ScanGuard::forget(const std::string& id) {
   append("c " + id + "\n");
 }
 
-ScanGuard::Scanning::Scanning(ScanGuard& guard, const std::string& id)
+ScanGuard::Scanning::Scanning(ScanGuard& guard, const std::string& id, const std::string& label)
     : guard_(guard), crash_line_("crash " + id + "\n") {
   ensure_alt_stack();
   guard_.append("+ " + id + "\n");
   tl_crash_line = crash_line_.data();
   tl_crash_length = crash_line_.size();
+  if (guard_.watchdog_) watch_ = guard_.watchdog_->watch(id, label);
 }
 
 ScanGuard::Scanning::~Scanning() {
+  watch_.reset();
   tl_crash_line = nullptr;
   tl_crash_length = 0;
   guard_.append("- " + crash_line_.substr(6));

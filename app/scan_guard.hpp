@@ -13,19 +13,26 @@
 // exact blame, and the messages other workers were scanning at that moment are not suspected.
 // A death that leaves no such line (SIGKILL, the OOM killer, a power cut) blames nothing: it
 // cannot tell a guilty message from an innocent one, and an operator's kill -9 must never
-// brand good mail. The scans it interrupted are only logged. (A scan that hangs is therefore
-// not caught here; it would need a watchdog that records the hung scan before ending the run.)
+// brand good mail. The scans it interrupted are only logged.
+//
+// A scan that hangs (watch_hangs(), scan_watchdog.hpp): once a scan has run longer than
+// scan_timeout, the watchdog thread stops new hand-overs to the MTA, appends "hang <that
+// message>" to the journal, logs it, waits a few seconds for hand-overs between the MTA's 2xx
+// and the UID record to be recorded, and ends the process with exit code 23. From the next run
+// on the message is poison as after a crash (Standing::hung).
 //
 // Files in the state directory: scan-journal (append-only; no fsync, because a dying process
 // keeps what write() gave the kernel, and a power cut is nobody's message's fault) and
 // scan-suspects (the blamed messages, replaced atomically when a poller starts and folds the
 // journal in).
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 
+#include "app/scan_watchdog.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 
@@ -37,7 +44,8 @@ std::string scan_identity(const std::string& account_key, const std::string& fol
 
 class ScanGuard {
  public:
-  enum class Standing { fine, poison };
+  /// poison: the scanner crashed on it; hung: a scan of it overran scan_timeout.
+  enum class Standing { fine, poison, hung };
 
   /// Folds the journal a previous run left into the suspects file (logging each newly blamed
   /// message, and scans a death without a crash record interrupted), opens a fresh journal and installs the crash-signal
@@ -45,7 +53,7 @@ class ScanGuard {
   /// state directory). Errors: Kind::state (unreadable or unwritable files); the caller then
   /// scans unguarded.
   static Result<std::unique_ptr<ScanGuard>> open(const std::string& state_dir, Log& log);
-  /// Restores the previous signal handlers and closes the journal.
+  /// Stops the watchdog, restores the previous signal handlers and closes the journal.
   ~ScanGuard();
   ScanGuard(const ScanGuard&) = delete;
   ScanGuard& operator=(const ScanGuard&) = delete;
@@ -63,11 +71,25 @@ class ScanGuard {
 
    private:
     friend class ScanGuard;
-    Scanning(ScanGuard& guard, const std::string& id);
+    Scanning(ScanGuard& guard, const std::string& id, const std::string& label);
     ScanGuard& guard_;
     std::string crash_line_;
+    std::unique_ptr<ScanWatchdog::Watch> watch_;
   };
   std::unique_ptr<Scanning> begin(const std::string& id);
+  /// The same, and, once watch_hangs() was called, watched: `label` names the message in the
+  /// log line if its scan hangs ("key (account A, folder F, UID U)").
+  std::unique_ptr<Scanning> begin(const std::string& id, const std::string& label);
+
+  /// Starts the watchdog: a scan (begin() to the end of its Scanning) still running after
+  /// `timeout` ends the process (see the top of this file); never returns then. Call once,
+  /// before scanning starts. A watchdog thread that cannot be started is logged and the scans
+  /// run unwatched.
+  void watch_hangs(std::chrono::milliseconds timeout);
+
+  /// Hand-overs to the MTA in progress (the delivering side enters right before the end of
+  /// DATA and leaves once the UID is recorded); closed when a hung scan ends the process.
+  HandoverGate& handovers() { return handovers_; }
 
   /// The message left the server's "new" set (acknowledged): forget whatever was held against
   /// it. Thread-safe.
@@ -76,6 +98,8 @@ class ScanGuard {
  private:
   ScanGuard(std::string dir, int journal_fd, std::map<std::string, Standing> standings, Log& log);
   void append(const std::string& line);
+  /// The watchdog's action: record, log, let hand-overs finish, _exit. Never returns.
+  [[noreturn]] void end_hung_run(const ScanWatchdog::Overrun& overrun);
 
   std::string dir_;
   int journal_fd_;
@@ -83,6 +107,8 @@ class ScanGuard {
   mutable std::mutex mutex_;  // standings_ and journal appends
   std::map<std::string, Standing> standings_;
   bool write_failed_ = false;
+  HandoverGate handovers_;
+  std::unique_ptr<ScanWatchdog> watchdog_;  // last: its thread stops before the rest goes
 };
 
 }  // namespace clamfetch::app

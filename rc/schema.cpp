@@ -16,7 +16,9 @@ const std::vector<std::string_view> kScanKeys{
     "enabled",        "database",       "clamd",           "max_file_size", "max_scan_size",
     "on_infected",    "on_fail",        "on_oversize",     "add_header",    "report_hostname",
     "virus_action",   "quarantine_dir", "quarantine_keep", "log_infected",  "log_clean",
-    "allowlist",      "whitelist",      "allowlist_file"};
+    "allowlist",      "whitelist",      "allowlist_file",  "scan_timeout"};
+
+constexpr uint64_t kMaxScanTimeout = 86400;  // one day: beyond that the watchdog is pointless
 
 template <class T>
 void set(std::optional<T> value, T& out) {
@@ -59,6 +61,17 @@ void read_allowlist(Checker& check, const Member& m, Scan& scan) {
   scan.allowlist = std::move(*list);
 }
 
+void read_scan_timeout(Checker& check, const Member& m, Scan& scan) {
+  auto seconds = check.duration(m);  // at least 1 s: the duration reader refuses 0
+  if (!seconds) return;
+  if (*seconds > kMaxScanTimeout) {
+    check.error(m.value.where, "scan_timeout must be at most 1d (86400 seconds), got " +
+                                   std::to_string(*seconds) + " seconds");
+    return;
+  }
+  scan.scan_timeout_seconds = *seconds;
+}
+
 /// One [scan] key; false when unknown.
 bool read_scan_key(Checker& check, const Member& m, Scan& scan) {
   const std::string& k = m.key;
@@ -67,6 +80,7 @@ bool read_scan_key(Checker& check, const Member& m, Scan& scan) {
   else if (k == "clamd") read_clamd(check, m, scan);
   else if (k == "max_file_size") set(check.size(m), scan.max_file_size);
   else if (k == "max_scan_size") set(check.size(m), scan.max_scan_size);
+  else if (k == "scan_timeout") read_scan_timeout(check, m, scan);
   else if (k == "on_infected") set_choice(check.choice(m, {"quarantine", "accept", "discard"}), scan.on_infected);
   else if (k == "on_fail") set_choice(check.choice(m, {"defer", "accept"}), scan.on_fail);
   else if (k == "on_oversize") set_choice(check.choice(m, {"accept", "defer", "quarantine"}), scan.on_oversize);

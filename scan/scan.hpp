@@ -67,6 +67,9 @@ class Scanner {
 /// Test-only crash switch (the reliability tests' "poison message"): when the environment
 /// variable CLAMFETCH_TEST_ABORT_MARKER is set and non-empty and a message contains its
 /// value, scan() calls abort(). Unset in production, it costs one getenv() per scan.
+/// Its twin for a scan that hangs (the watchdog tests): when CLAMFETCH_TEST_HANG_MARKER is set
+/// and non-empty and a message contains its value, the in-process (libclamav) scan() sleeps
+/// forever; clamd scans ignore it.
 std::unique_ptr<Scanner> make_scanner(const Settings& settings, Log& log);
 
 /// clamav-milter's AllowList: "To:regex" entries skip scanning only when every recipient

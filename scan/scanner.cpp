@@ -1,5 +1,7 @@
+#include <chrono>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 #include "scan/scan.hpp"
 #include "scan/scanner_common.hpp"
@@ -17,6 +19,13 @@ void abort_if_poison(std::string_view message) {
   const char* marker = std::getenv("CLAMFETCH_TEST_ABORT_MARKER");
   if (marker == nullptr || *marker == '\0') return;
   if (message.find(marker) != std::string_view::npos) std::abort();
+}
+
+void hang_if_poison(std::string_view message) {
+  const char* marker = std::getenv("CLAMFETCH_TEST_HANG_MARKER");
+  if (marker == nullptr || *marker == '\0') return;
+  if (message.find(marker) == std::string_view::npos) return;
+  for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
 }
 
 bool is_limits_name(std::string_view virus_name) {

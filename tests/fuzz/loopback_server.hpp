@@ -62,8 +62,10 @@ class LoopbackServer {
 };
 
 /// open, list INBOX, retrieve everything listed, acknowledge with delete, close: all that
-/// clamfetch asks of a session in one poll. Aborts if a body is larger than the input.
-inline void drive_session(fetch::Protocol protocol, std::string_view input) {
+/// clamfetch asks of a session in one poll, logging in with `auth`. Aborts if a body is
+/// larger than the input.
+inline void drive_session(fetch::Protocol protocol, std::string_view input,
+                          fetch::AuthMethod auth = fetch::AuthMethod::automatic) {
   static LoopbackServer server;
   static Log* log = [] {
     auto* l = new Log;
@@ -81,6 +83,7 @@ inline void drive_session(fetch::Protocol protocol, std::string_view input) {
   settings.password = [] { return Result<std::string>(std::string("fuzz-secret")); };
   settings.timeout_seconds = 2;
   settings.account = "fuzzuser@127.0.0.1";
+  settings.auth = auth;
 
   std::thread peer = server.serve(input);
   {
