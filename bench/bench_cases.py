@@ -33,6 +33,7 @@ def timed_delivery(servers, run_client):
     empty = servers.wait_queue()
     busy1, total1 = cpu_times()
     run.busy = 100.0 * (busy1 - busy0) / max(1, total1 - total0)
+    run.machine_cpu = (busy1 - busy0) / os.sysconf("SC_CLK_TCK")  # seconds, all processes
     return run, empty - start
 
 
@@ -61,7 +62,7 @@ def throughput(servers, client, kind, protocol, count, size, label):
     servers.clear_delivered("virtualuser1")
     row = {"case": label, "protocol": protocol.upper() + "S", "client": kind, "messages": count,
            "rate": count / total, "total": total, "wall": run.wall, "cpu": run.cpu, "rss": run.maxrss_mb,
-           "busy": run.busy, "code": run.code, "check": check}
+           "busy": run.busy, "machine_cpu": run.machine_cpu, "code": run.code, "check": check}
     log(f"{tag}: {row['rate']:.1f} msg/s, {total:.2f} s to empty queue, machine busy {run.busy:.0f}%, exit {run.code}, {check}")
     return row
 
@@ -80,7 +81,7 @@ def smtp_source(servers, sessions, count, size, workdir, reuse=False):
     client = f"smtp-source -s {sessions}" + (" -d" if reuse else "")
     row = {"case": label, "protocol": "SMTP", "client": client, "messages": count,
            "rate": count / total, "total": total, "wall": run.wall, "cpu": run.cpu, "rss": run.maxrss_mb,
-           "busy": run.busy, "code": run.code, "check": check}
+           "busy": run.busy, "machine_cpu": run.machine_cpu, "code": run.code, "check": check}
     log(f"{client} {label}: {row['rate']:.1f} msg/s, {check}")
     return row
 
@@ -173,7 +174,8 @@ def scaling(servers, clamfetch, accounts, parallel, per_account):
     check = check_exactly_once(servers, "virtualuser1", ids, users)
     servers.clear_delivered("virtualuser1")
     row = {"accounts": accounts, "parallel": parallel, "messages": len(ids), "total": total,
-           "rate": len(ids) / total, "cpu": run.cpu, "rss": run.maxrss_mb, "busy": run.busy, "code": run.code,
+           "rate": len(ids) / total, "cpu": run.cpu, "rss": run.maxrss_mb, "busy": run.busy,
+           "machine_cpu": run.machine_cpu, "code": run.code,
            "check": check}
     log(f"{tag}: {total:.2f} s, {row['rate']:.0f} msg/s, machine busy {run.busy:.0f}%, {check}")
     return row
