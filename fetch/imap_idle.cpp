@@ -18,9 +18,8 @@
 // server reports what arrived then after its "+ idling".
 //
 // What our transport may hold before poll() sees the socket readable: libetpan's own read
-// buffer (checked below). OpenSSL can also hold decrypted bytes of a record larger than that
-// buffer (SSL_pending); between commands the server sends no such record, and if it did the
-// wait would only last until max_seconds, after which the caller polls anyway.
+// buffer, and the decrypted rest of a TLS record larger than that buffer (SSL_pending). Both
+// are checked before each wait.
 
 #include <poll.h>
 
@@ -29,6 +28,7 @@
 #include <string>
 
 #include "fetch/imap_internal.hpp"
+#include "fetch/tls.hpp"
 
 namespace clamfetch::fetch::imap {
 
@@ -46,9 +46,11 @@ bool ImapSession::can_idle() const {
 }
 
 ImapSession::Wake ImapSession::wait_while_idling(int wake_fd, const Deadline& deadline) const {
-  // Bytes that arrived with the continuation line are already in libetpan's buffer: the
-  // socket would stay silent about them.
-  if (imap_->imap_stream->read_buffer_len > 0) return Wake::server;
+  // Bytes that arrived with the continuation line are already in libetpan's buffer or in
+  // OpenSSL's: the socket would stay silent about them.
+  if (imap_->imap_stream->read_buffer_len > 0 || stream_has_pending(imap_->imap_stream)) {
+    return Wake::server;
+  }
   pollfd fds[2] = {{mailimap_idle_get_fd(imap_.get()), POLLIN, 0}, {wake_fd, POLLIN, 0}};
   nfds_t count = wake_fd >= 0 ? 2 : 1;
   for (;;) {

@@ -500,4 +500,11 @@ bool stream_timed_out(mailstream* stream) {
   return low != nullptr && low->driver == &kDriver && transport_of(low)->timed_out;
 }
 
+bool stream_has_pending(mailstream* stream) {
+  mailstream_low* low = stream != nullptr ? mailstream_get_low(stream) : nullptr;
+  if (low == nullptr || low->driver != &kDriver) return false;
+  SSL* ssl = transport_of(low)->ssl;
+  return ssl != nullptr && SSL_pending(ssl) > 0;
+}
+
 }  // namespace clamfetch::fetch

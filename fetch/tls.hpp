@@ -68,4 +68,8 @@ void set_read_inspector(mailstream* stream, ReadInspector inspector);
 /// turn libetpan's generic stream error into Kind::timeout.
 bool stream_timed_out(mailstream* stream);
 
+/// True if OpenSSL holds decrypted bytes of `stream` (one of ours under TLS) that no read has
+/// taken yet: poll() on the socket would not report them.
+bool stream_has_pending(mailstream* stream);
+
 }  // namespace clamfetch::fetch
