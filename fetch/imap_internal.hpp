@@ -68,7 +68,9 @@ uint64_t literal_size(std::string_view line);
 /// allocates a literal outside a message body whole before reading it (a FLAGS literal of
 /// {4294967295} asked for 4 GiB), and reads every size modulo 2^32 ({4294967301} is 5 octets
 /// to it). A body literal (after "BODY[...]" or "BODY[...]<n>") may be up to kMaxBodyLiteral,
-/// any other up to kMaxLiteral. Not thread-safe (one session).
+/// any other up to kMaxLiteral. A "{N}" anywhere in a line counts, not only at its end:
+/// libetpan's parser allocates a literal as soon as it has read the closing brace, before it
+/// looks for the CRLF that must follow. Not thread-safe (one session).
 class LiteralGuard {
  public:
   static constexpr uint64_t kMaxLiteral = uint64_t{1} << 20;
@@ -80,11 +82,22 @@ class LiteralGuard {
   uint64_t refused() const { return refused_; }
 
  private:
+  /// Follows every "{digits[+]}" in protocol lines (not in literal contents); false once one
+  /// is over its limit.
+  bool scan_braces(std::string_view line_part) noexcept;
+
   static constexpr std::size_t kKeep = 64;  ///< enough of a line's end to see "BODY[] {123}"
   char tail_[kKeep] = {};
   std::size_t tail_length_ = 0;
   uint64_t literal_left_ = 0;
   uint64_t refused_ = 0;
+  // scan_braces() state, carried across reads.
+  bool in_brace_ = false;    ///< after a '{' on this line, reading digits
+  bool brace_plus_ = false;  ///< the digits ended with '+' (LITERAL+)
+  bool brace_body_ = false;  ///< ']' or '>' came before the '{': a body literal
+  unsigned brace_digits_ = 0;
+  uint64_t brace_size_ = 0;  ///< UINT64_MAX once over 64 bits
+  char last_ = 0;            ///< the last octet other than a space on this line
 };
 
 /// Protocol trace of one session, fed by libetpan's stream logger.

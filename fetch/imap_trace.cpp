@@ -69,6 +69,41 @@ uint64_t literal_size(std::string_view line) {
   return ec == std::errc() ? size : 0;
 }
 
+bool LiteralGuard::scan_braces(std::string_view line_part) noexcept {
+  for (char c : line_part) {
+    if (in_brace_) {
+      if (c >= '0' && c <= '9' && !brace_plus_) {
+        unsigned digit = static_cast<unsigned>(c - '0');
+        brace_size_ = brace_size_ > (UINT64_MAX - digit) / 10 ? UINT64_MAX : brace_size_ * 10 + digit;
+        ++brace_digits_;
+      } else if (c == '+' && brace_digits_ > 0 && !brace_plus_) {
+        brace_plus_ = true;
+      } else {
+        if (c == '}' && brace_digits_ > 0 &&
+            brace_size_ > (brace_body_ ? kMaxBodyLiteral : kMaxLiteral)) {
+          refused_ = brace_size_;
+          return false;
+        }
+        in_brace_ = false;
+      }
+    }
+    if (c == '{') {
+      in_brace_ = true;
+      brace_plus_ = false;
+      brace_body_ = last_ == ']' || last_ == '>';
+      brace_digits_ = 0;
+      brace_size_ = 0;
+    }
+    if (c == '\n') {
+      in_brace_ = false;
+      last_ = 0;
+    } else if (c != ' ') {
+      last_ = c;
+    }
+  }
+  return true;
+}
+
 bool LiteralGuard::accept(std::string_view data) noexcept {
   if (refused_ != 0) return false;
   while (!data.empty()) {
@@ -80,6 +115,7 @@ bool LiteralGuard::accept(std::string_view data) noexcept {
     }
     auto newline = data.find('\n');
     std::size_t take = newline == std::string_view::npos ? data.size() : newline + 1;
+    if (!scan_braces(data.substr(0, take))) return false;
     // Only the end of a line matters ("... BODY[] {123}"): keep the last octets of it.
     std::string_view piece = data.substr(0, take);
     if (piece.size() > kKeep) piece = piece.substr(piece.size() - kKeep);

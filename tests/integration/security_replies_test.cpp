@@ -389,6 +389,32 @@ TEST_CASE("IMAP literals outside a body are held to 1 MiB: libetpan allocated th
   CHECK(session->close().ok());
 }
 
+TEST_CASE("IMAP literal announced mid-line is held to the same limit") {
+  // Found by tests/fuzz/imap_fuzz in a 10-minute run: "{85809394603}" inside a flag atom and
+  // followed by garbage, not by CRLF. libetpan allocated 4 GiB when it read the closing brace,
+  // before it found the CRLF missing; the guard looked only at the ends of lines.
+  auto line = GENERATE(std::string("* FLAGS (\\AnFlag{85809394603}\xf6K d)\r\n"),
+                       std::string("* FLAGS (\\Seen {4294967295}x)\r\n"),
+                       std::string("* OK [PERMANENTFLAGS ({85809394603+} \\*)] x\r\n"));
+  TranscriptServer fake({Step::send("* OK [CAPABILITY IMAP4rev1 UIDPLUS] fake\r\n"),
+                         Step::expect("1 LOGIN fakeuser"),
+                         Step::send("1 OK [CAPABILITY IMAP4rev1 UIDPLUS] in\r\n"),
+                         Step::expect("2 SELECT INBOX"), Step::send(line), Step::hang()});
+  Log log;
+  log.set_level(clamfetch::Level::error);
+  auto session = make_imap_session(fake_account(fake.port(), Protocol::imap), log);
+  REQUIRE(session->open().ok());
+  reset_peak();
+  long before = rss_mib();
+  Result<FolderListing> listing = session->list("INBOX");
+  long growth = peak_mib() - before;
+  REQUIRE_FALSE(listing.ok());
+  CHECK(listing.error().kind == Kind::protocol);
+  CHECK(listing.error().text.find("server announced a literal of ") != std::string::npos);
+  CHECK(growth < 20);
+  CHECK(session->close().ok());
+}
+
 TEST_CASE("IMAP sizes: gigabytes rejected, negative as 0, a body past twice its size refused") {
   // "* 1 EXISTS" and three FETCH responses: more messages than the server said exist are
   // listed by UID all the same. libetpan reads RFC822.SIZE -5 as 0.
