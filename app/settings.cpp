@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -97,6 +98,9 @@ scan::Settings scan_settings(const rc::Scan& scan, const std::string& state_dir)
   s.clamd = scan.clamd;
   s.max_file_size = scan.max_file_size;
   s.max_scan_size = scan.max_scan_size;
+  // libclamav stops a scan itself at two thirds of scan_timeout (at most its own default of
+  // 120 s): a slow message then fails its scan, and the watchdog is left with real hangs.
+  s.max_scan_time_ms = std::min<uint64_t>(120000, scan.scan_timeout_seconds * 1000 * 2 / 3);
   s.temp_dir = scan_temp_directory(state_dir);
   return s;
 }

@@ -265,6 +265,7 @@ Status ImapSession::login_with(const std::string& password) {
   int r = use_plain ? mailimap_authenticate(imap, "PLAIN", settings_.server.c_str(), nullptr,
                                             nullptr, user, user, password.c_str(), nullptr)
                     : mailimap_login(imap, user, password.c_str());
+  wipe_write_buffer(imap->imap_stream);
   if (r == MAILIMAP_NO_ERROR) return {};
   if (r != MAILIMAP_ERROR_LOGIN && r != MAILIMAP_ERROR_PROTOCOL) {
     return fail(r, use_plain ? "AUTHENTICATE PLAIN" : "LOGIN");

@@ -287,6 +287,7 @@ Status Pop3Session::login_user_pass() {
   wire_->trace_command("PASS ********");
   r = mailpop3_pass(pop_.get(), secret->c_str());
   OPENSSL_cleanse(secret->data(), secret->size());
+  wipe_write_buffer(pop_->pop3_stream);
   if (r == MAILPOP3_ERROR_STREAM) return wire_->stream_failure("waiting for the PASS reply");
   wire_->trace_reply(r == MAILPOP3_NO_ERROR, pop_->pop3_response);
   if (r != MAILPOP3_NO_ERROR) return login_refused(pop_->pop3_response);

@@ -69,7 +69,9 @@ std::string apop_timestamp(std::string_view greeting) {
 }
 
 Result<std::string> apop_digest(std::string_view timestamp, std::string_view secret) {
-  Secret input{std::string(timestamp) + std::string(secret)};
+  Secret input;
+  input.text.reserve(timestamp.size() + secret.size());  // one buffer, wiped on the way out
+  input.text.append(timestamp).append(secret);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   if (EVP_Digest(input.text.data(), input.text.size(), md, &length, EVP_md5(), nullptr) != 1 ||

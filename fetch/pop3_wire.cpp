@@ -79,16 +79,31 @@ Error Pop3Wire::stream_failure(std::string_view during) const {
 
 Status Pop3Wire::send(std::string_view command, std::string_view shown) {
   trace_command(shown.empty() ? command : shown);
-  std::string line = std::string(command) + "\r\n";
+  std::string line;
+  line.reserve(command.size() + 2);  // one buffer: no unwiped copy left behind by a regrowth
+  line.append(command).append("\r\n");
   bool written =
       mailstream_write(stream_, line.data(), line.size()) == static_cast<ssize_t>(line.size());
-  if (!shown.empty()) OPENSSL_cleanse(line.data(), line.size());  // it held a secret
-  if (!written) return stream_failure("sending " + std::string(command.substr(0, command.find(' '))));
+  if (!shown.empty()) {
+    OPENSSL_cleanse(line.data(), line.size());  // it held a secret
+    secret_queued_ = true;
+  }
+  if (!written) {
+    // A masked line may be all credential (an AUTH LOGIN answer has no space): name the
+    // command only from what the trace may show.
+    std::string_view what = shown.empty() ? command : shown;
+    return stream_failure("sending " + std::string(what.substr(0, what.find(' '))));
+  }
   return {};
 }
 
 Status Pop3Wire::flush() {
-  if (mailstream_flush(stream_) != 0) return stream_failure("sending commands");
+  bool sent = mailstream_flush(stream_) == 0;
+  if (secret_queued_) {
+    wipe_write_buffer(stream_);
+    secret_queued_ = false;
+  }
+  if (!sent) return stream_failure("sending commands");
   return {};
 }
 

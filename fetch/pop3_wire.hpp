@@ -37,7 +37,9 @@ class Pop3Wire {
   /// what the trace prints instead (a masked PASS), and our copy of a line with a `shown` is
   /// wiped once written. Sent by flush().
   Status send(std::string_view command, std::string_view shown = {});
-  /// Sends everything queued. Errors: connect, timeout (Scope::account).
+  /// Sends everything queued; after a line with a `shown` (a secret), also wipes libetpan's
+  /// write buffer, which otherwise keeps the last octets written until overwritten. Errors:
+  /// connect, timeout (Scope::account).
   Status flush();
   /// Reads one status line. Errors: protocol (over-long or neither +OK nor -ERR),
   /// connect (connection closed), timeout.
@@ -69,6 +71,7 @@ class Pop3Wire {
   Status fill(std::string_view during);
 
   mailstream* stream_;
+  bool secret_queued_ = false;  ///< a line sent with a `shown` since the last flush()
   std::string account_;
   Log& log_;
   int timeout_seconds_;

@@ -500,6 +500,13 @@ bool stream_timed_out(mailstream* stream) {
   return low != nullptr && low->driver == &kDriver && transport_of(low)->timed_out;
 }
 
+void wipe_write_buffer(mailstream* stream) {
+  if (stream == nullptr || stream->write_buffer == nullptr) return;
+  // Octets queued but not yet sent stay (they still have to go out); after a flush, none.
+  std::size_t queued = std::min(stream->write_buffer_len, stream->buffer_max_size);
+  OPENSSL_cleanse(stream->write_buffer + queued, stream->buffer_max_size - queued);
+}
+
 bool stream_has_pending(mailstream* stream) {
   mailstream_low* low = stream != nullptr ? mailstream_get_low(stream) : nullptr;
   if (low == nullptr || low->driver != &kDriver) return false;

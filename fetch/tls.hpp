@@ -68,6 +68,11 @@ void set_read_inspector(mailstream* stream, ReadInspector inspector);
 /// turn libetpan's generic stream error into Kind::timeout.
 bool stream_timed_out(mailstream* stream);
 
+/// Overwrites the unused part of `stream`'s write buffer (all of it after a flush) with
+/// zeros: after a login it still holds the octets last written - the password - until later
+/// commands overwrite them.
+void wipe_write_buffer(mailstream* stream);
+
 /// True if OpenSSL holds decrypted bytes of `stream` (one of ours under TLS) that no read has
 /// taken yet: poll() on the socket would not report them.
 bool stream_has_pending(mailstream* stream);

@@ -105,6 +105,7 @@ Status set_limits(cl_engine* engine, const Settings& settings, const std::string
   const Limit limits[] = {
       {CL_ENGINE_MAX_FILESIZE, static_cast<long long>(settings.max_file_size)},
       {CL_ENGINE_MAX_SCANSIZE, static_cast<long long>(settings.max_scan_size)},
+      {CL_ENGINE_MAX_SCANTIME, static_cast<long long>(settings.max_scan_time_ms)},
       {CL_ENGINE_MAX_RECURSION, 17},  // libclamav's defaults, stated so they do not drift
       {CL_ENGINE_MAX_FILES, 10000},
   };

@@ -20,6 +20,10 @@ struct Settings {
   std::vector<std::string> clamd;            ///< "unix:/path" | "tcp:host:port"; non-empty: use clamd
   uint64_t max_file_size = 25ull << 20;      ///< larger messages are not scanned: Verdict::oversize
   uint64_t max_scan_size = 100ull << 20;
+  /// libclamav's own limit on one scan (CL_ENGINE_MAX_SCANTIME, ms): past it the scan stops
+  /// with a limits-exceeded error (a scan failure, on_fail decides). Kept below the poller's
+  /// hung-scan watchdog so that a slow message is a scan failure, not a blamed hang.
+  uint64_t max_scan_time_ms = 120000;
   std::string temp_dir;                      ///< private 0700 dir for libclamav's temp files
   int timeout_seconds = 120;                 ///< clamd connect/reply deadline
 };
