@@ -131,7 +131,10 @@ Verdict Handler::guarded_scan(const Job& job, const std::string& id) {
   }
   // The first scan loads the engine (seconds with the real database): a death then is no
   // message's fault, so the load happens before anything is written down.
-  if (!scanner_->loaded()) (void)scanner_->scan("");
+  if (!scanner_->loaded()) {
+    auto watch = guard_->watch_unblamed("loading the signature database " + config_.scan.database);
+    (void)scanner_->scan("");
+  }
   auto scanning = guard_->begin(id, guard_label(job));
   return scanner_->scan(job.message.data);
 }

@@ -232,16 +232,26 @@ void ScanGuard::watch_hangs(std::chrono::milliseconds timeout) {
   }
 }
 
+std::unique_ptr<ScanWatchdog::Watch> ScanGuard::watch_unblamed(const std::string& label) {
+  return watchdog_ ? watchdog_->watch("", label) : nullptr;
+}
+
 // A thread stuck inside libclamav cannot be cancelled: the run ends here. Nothing new reaches
 // the end of DATA from now on; deliveries past it get a few seconds to be recorded, so that
-// ending duplicates nothing (and acknowledges nothing: that needs a finished poll).
+// ending duplicates nothing (and acknowledges nothing: that needs a finished poll). An
+// overrun without an id (watch_unblamed: the database load) blames no message.
 void ScanGuard::end_hung_run(const ScanWatchdog::Overrun& overrun) {
   handovers_.close();
-  append("hang " + overrun.id + "\n");
   long ms = static_cast<long>(overrun.timeout.count());
   std::string after = ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
-  log_.error("scan of " + overrun.label + " still running after " + after +
-             " (scan_timeout): ending this run; from the next run the message is handled by on_fail");
+  if (overrun.id.empty()) {
+    log_.error(overrun.label + " still running after " + after +
+               " (scan_timeout): ending this run; no message is blamed");
+  } else {
+    append("hang " + overrun.id + "\n");
+    log_.error("scan of " + overrun.label + " still running after " + after +
+               " (scan_timeout): ending this run; from the next run the message is handled by on_fail");
+  }
   if (!handovers_.drain(kHandoverDrain)) {
     log_.warning("a delivery was still waiting for the MTA's reply: if the MTA took it, that "
                  "message may be delivered again by the next run");

@@ -87,6 +87,12 @@ class ScanGuard {
   /// run unwatched.
   void watch_hangs(std::chrono::milliseconds timeout);
 
+  /// Watches a step that is no message's fault - loading the signature database - with the
+  /// same timeout: should it hang (a database on a dead network file system), the run ends
+  /// as for a hung scan, with the same draining and exit code, but no message is blamed.
+  /// Null when no watchdog runs. Never blocks beyond a short lock.
+  std::unique_ptr<ScanWatchdog::Watch> watch_unblamed(const std::string& label);
+
   /// Hand-overs to the MTA in progress (the delivering side enters right before the end of
   /// DATA and leaves once the UID is recorded); closed when a hung scan ends the process.
   HandoverGate& handovers() { return handovers_; }

@@ -7,8 +7,11 @@
 // bounded by timeout(1), so that without the watchdog the test fails in 30 s instead of hanging.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -156,4 +159,47 @@ TEST_CASE("a scan that hangs ends the daemon too (exit 23, for systemd's Restart
   Mailbox box = seed_mailbox(servers, "daemon");
   user.write_rc(with_scan(user.standard_rc(), "defer"));
   check_hung_run(servers, box, run_armed(servers, user, {"--nodetach", "--daemon", "300"}));
+}
+
+TEST_CASE("a signature database load that hangs ends the run too, and blames no message") {
+  // A database on a dead network file system: here a FIFO among the signature files, which
+  // libclamav opens and waits on forever. The load is watched like a scan; ending the run
+  // must not brand the message that happened to need the engine.
+  MailServers servers;
+  ClamfetchUser user(servers);
+  std::string db = servers.dir() + "/fifo-db";
+  std::filesystem::create_directories(db);
+  for (const auto& e : std::filesystem::directory_iterator(CLAMFETCH_SOURCE_DIR "/tests/data/signatures")) {
+    std::filesystem::copy_file(e.path(), db + "/" + e.path().filename().string());
+  }
+  REQUIRE(::mkfifo((db + "/stuck.ndb").c_str(), 0644) == 0);
+  std::string rc = with_scan(user.standard_rc(), "defer");
+  const std::string key = "database = \"";
+  auto at = rc.find(key) + key.size();
+  rc.replace(at, rc.find('"', at) - at, db);
+  user.write_rc(rc);
+  std::string id = "load-hang@faults";
+  servers.seed("pop3userid1", make_message(id, 2000));
+
+  auto hung = run_armed(servers, user);
+  INFO(hung.result.err);
+  std::printf("hung database load ended after %.2f s (scan_timeout %d s)\n", hung.seconds, kTimeoutSeconds);
+  CHECK(hung.result.exit_code == 23);
+  CHECK(hung.seconds < kTimeoutSeconds + 8);
+  CHECK(contains(hung.result.err, "loading the signature database " + db + " still running after " +
+                                      std::to_string(kTimeoutSeconds) +
+                                      " s (scan_timeout): ending this run; no message is blamed"));
+  CHECK(servers.remote_messages("pop3userid1").size() == 1);
+
+  // The database mended: the same message is scanned and delivered, not treated as poison.
+  std::filesystem::remove(db + "/stuck.ndb");
+  auto mended = run_armed(servers, user);
+  INFO(mended.result.err);
+  CHECK(mended.result.exit_code == 0);
+  CHECK_FALSE(contains(mended.result.err, "earlier run"));
+  servers.wait_queue_empty();
+  auto delivered = servers.delivered("virtualuser1");
+  REQUIRE(delivered.size() == 1);
+  CHECK(contains(delivered[0], "X-Virus-Status: Clean"));
+  CHECK(servers.remote_messages("pop3userid1").empty());
 }
