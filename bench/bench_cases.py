@@ -149,6 +149,25 @@ def engine_load(engine, database, signatures, workdir):
     return row
 
 
+def guard_cost(engine, database, workdir):
+    """bench_scan_engine with a state dir: what the poison-message protection adds per scan
+    (scan journal appends + watchdog entry), alone and next to a 10 KB scan."""
+    state = os.path.join(workdir, "guard-state")
+    os.makedirs(state, exist_ok=True)
+    out = os.path.join(workdir, "guard.out")
+    run = measure([engine, database, "300", state], stdout_path=out, stderr_path=os.path.join(workdir, "guard.log"))
+    with open(out) as f:
+        text = f.read()
+    alone = re.search(r"guard alone: ([0-9.]+) us per scan", text)
+    plain = re.search(r"scan 10 KB +\(.*: ([0-9.]+) ms/message", text)
+    guarded = re.search(r"scan 10 KB +guarded .*: ([0-9.]+) ms/message", text)
+    if run.code != 0 or not (alone and plain and guarded):
+        raise RuntimeError(f"bench_scan_engine (guard) failed:\n{text}\n{run.stderr}")
+    row = {"guard_us": float(alone.group(1)), "scan_ms": float(plain.group(1)), "guarded_ms": float(guarded.group(1))}
+    log(f"scan guard: {row['guard_us']:.1f} us per scan, 10 KB scan {row['scan_ms']:.2f} ms")
+    return row
+
+
 def loads_per_day(mails_per_day, hours=10, interval_min=3):
     """Cron polls every `interval_min` minutes (480 a day at 3). Lazy loading loads once per poll
     that finds mail. Mail arrives as a Poisson stream during `hours` working hours and not at
