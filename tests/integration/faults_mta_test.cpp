@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include "fake/transcript_server.hpp"
@@ -82,14 +83,26 @@ TEST_CASE("Postfix stopped in the middle of a batch: nothing lost, the next run 
   INFO(second.err);
   CHECK(second.exit_code == 0);
   servers.wait_queue_empty(120);
-  auto counts = count_message_ids(servers.delivered("virtualuser1"));
+  // What clamfetch submitted twice shows as two Postfix queue ids for one Message-ID (the
+  // "with ESMTP id" of Postfix's Received header). A SIGKILLed Postfix can itself deliver one
+  // queue file twice (virtual wrote the Maildir file, qmgr never heard): same queue id, not
+  // clamfetch's doing, and not counted against it.
+  static const std::regex queue_id("with E?SMTPS?A? id ([0-9A-F]+)");
+  static const std::regex message_id("(^|\n)Message-ID: <([^>]+)>", std::regex::icase);
+  std::map<std::string, std::set<std::string>> submissions;
+  for (const auto& m : servers.delivered("virtualuser1")) {
+    std::smatch q, id;
+    if (std::regex_search(m, q, queue_id) && std::regex_search(m, id, message_id)) {
+      submissions[id[2]].insert(q[1]);
+    }
+  }
   int duplicates = 0;
   for (const auto& id : ids) {
     INFO(id);
-    CHECK(counts[id] >= 1);
-    duplicates += counts[id] > 1 ? counts[id] - 1 : 0;
+    CHECK(submissions[id].size() >= 1);
+    duplicates += submissions[id].size() > 1 ? static_cast<int>(submissions[id].size()) - 1 : 0;
   }
-  // Only the message whose DATA Postfix took as it went down can arrive twice.
+  // Only the message whose DATA Postfix took as it went down can be submitted twice.
   CHECK(duplicates <= 1);
   CHECK(servers.remote_messages("pop3userid1").empty());
 }
