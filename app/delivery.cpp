@@ -340,7 +340,7 @@ void Handler::handle(Job& job) {
     // Durably note the hand-over before the server may forget the message. Workers of one
     // account record concurrently, and UidStore is not thread-safe.
     std::lock_guard store_lock(store_mutex(acct.store));
-    auto recorded = acct.store->record(job.ref.folder, job.ref.uid, !acct.user->keep);
+    auto recorded = acct.store->record(job.ref.folder, job.ref.uid, !acct.user->keep, job.ref.size);
     if (!recorded) {
       r.acknowledge = false;
       r.error = recorded.error();

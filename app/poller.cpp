@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <ctime>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -24,31 +25,85 @@ struct AccountOutcome {
   std::optional<Error> error;
 };
 
-// Which listed messages to retrieve, and which to delete without delivering again.
+// Which listed messages to retrieve, which to delete without delivering again, and which
+// to remember as known (already \Seen when a folder is first listed).
 struct Plan {
   std::vector<fetch::MessageRef> retrieve;
   std::vector<fetch::MessageRef> delete_only;
+  std::vector<fetch::MessageRef> known;
   uint64_t bytes = 0;
   bool fetchlimit_hit = false;
 };
 
-Plan plan_folder(const fetch::FolderListing& listing, const rc::User& user, const fetch::UidStore& store,
-                 const std::string& account, Log& log) {
-  Plan plan;
-  for (const auto& ref : listing.messages) {
+// What plan_folder needs besides the listing.
+struct PlanInput {
+  const rc::User& user;
+  const fetch::UidStore& store;
+  bool first_run = false;        // no state for the folder, or its UIDVALIDITY changed
+  std::time_t now = 0;
+  const std::string& account;
+  Log& log;
+};
+
+enum class Action { retrieve, delete_only, known, skip };
+
+std::string local_time(std::time_t t) {
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &tm);
+  return text;
+}
+
+// The fate of one listed message. A mark counts only for the size it was recorded with: a
+// POP3 UIDL can come back on a different message, which must then be retrieved, not deleted
+// blind. A UIDL listed twice makes every mark on it ambiguous: no blind delete then either.
+Action classify(const fetch::MessageRef& ref, bool duplicate, const PlanInput& in) {
+  const rc::User& user = in.user;
+  if (in.store.pending_delete(ref.folder, ref.uid, ref.size)) {
     // Delivered by an earlier run that lost the connection before QUIT: only delete it now.
-    if (store.pending_delete(ref.folder, ref.uid)) {
-      if (!user.keep) plan.delete_only.push_back(ref);
+    if (user.keep) return Action::skip;
+    if (!duplicate) return Action::delete_only;
+    in.log.verbose(in.account + ": UID " + ref.uid + " listed more than once: retrieved again, "
+                   "not deleted on the strength of an earlier delivery");
+  } else if (ref.deleted) {
+    // fetchmail's habit: what another client flagged \Deleted is left alone.
+    in.log.verbose(in.account + ": message " + ref.uid + " in " + ref.folder +
+                   " is flagged \\Deleted by another client: skipped");
+    return Action::skip;
+  } else if (!user.fetchall && (in.store.delivered(ref.folder, ref.uid, ref.size) ||
+                                in.store.known(ref.folder, ref.uid, ref.size))) {
+    return Action::skip;
+  } else if (in.first_run && !user.fetchall && ref.seen) {
+    return Action::known;  // read before clamfetch ever looked: not new mail (IMAP only)
+  }
+  if (auto d = in.store.deferral(ref.folder, ref.uid); d && d->size == ref.size) {
+    std::time_t due = fetch::UidStore::next_attempt(*d);
+    if (due > in.now) {
+      in.log.verbose("message " + in.account + ":" + ref.uid + " deferred " + std::to_string(d->count) +
+                     " times (" + d->reason + "), next attempt at " + local_time(due));
+      return Action::skip;
+    }
+  }
+  return Action::retrieve;
+}
+
+Plan plan_folder(const fetch::FolderListing& listing, const PlanInput& in) {
+  Plan plan;
+  std::map<std::string, int> listed;
+  for (const auto& ref : listing.messages) ++listed[ref.uid];
+  for (const auto& ref : listing.messages) {
+    Action action = classify(ref, listed[ref.uid] > 1, in);
+    if (action == Action::delete_only) plan.delete_only.push_back(ref);
+    if (action == Action::known) plan.known.push_back(ref);
+    if (action != Action::retrieve) continue;
+    if (in.user.limit != 0 && ref.size > in.user.limit) {
+      in.log.info("skipping message " + in.account + ":" + std::to_string(ref.number) + " (" +
+                  std::to_string(ref.size) + " octets) over limit " + std::to_string(in.user.limit) +
+                  ", left on the server");
       continue;
     }
-    if (!user.fetchall && store.delivered(ref.folder, ref.uid)) continue;
-    if (user.limit != 0 && ref.size > user.limit) {
-      log.info("skipping message " + account + ":" + std::to_string(ref.number) + " (" +
-               std::to_string(ref.size) + " octets) over limit " + std::to_string(user.limit) +
-               ", left on the server");
-      continue;
-    }
-    if (user.fetchlimit != 0 && plan.retrieve.size() >= user.fetchlimit) {
+    if (in.user.fetchlimit != 0 && plan.retrieve.size() >= in.user.fetchlimit) {
       plan.fetchlimit_hit = true;
       break;
     }
@@ -56,7 +111,7 @@ Plan plan_folder(const fetch::FolderListing& listing, const rc::User& user, cons
     plan.bytes += ref.size;
   }
   for (const auto& uid : listing.rejected) {
-    log.warning(account + ": message skipped, left on the server (" + uid.substr(0, 120) + ")");
+    in.log.warning(in.account + ": message skipped, left on the server (" + uid.substr(0, 120) + ")");
   }
   return plan;
 }
@@ -97,6 +152,7 @@ class AccountPoll {
   DeliveryPool* pool_;
   Log& log_;
   std::string name_;
+  std::vector<fetch::MessageRef> removed_;  // DELE / \Deleted accepted in this session
 };
 
 AccountOutcome AccountPoll::run(bool check_only, fetch::Session* kept) {
@@ -126,7 +182,16 @@ AccountOutcome AccountPoll::run(bool check_only, fetch::Session* kept) {
   // QUIT / EXPUNGE commits the deletions; if it fails they did not happen, and the UID store
   // (pending deletes) makes the next run delete them without delivering again.
   if (own) {
-    if (auto closed = own->close(); !closed && !out.error) out.error = closed.error();
+    auto closed = own->close();
+    if (!closed && !out.error) out.error = closed.error();
+    // A committed POP3 deletion frees its UIDL for a new message (hash-based UIDLs, migrated
+    // mailboxes): its "delete pending" mark must not outlive it, or that message would be
+    // deleted unread. IMAP UIDs are never reused within a UIDVALIDITY; their marks go when
+    // the messages leave the listing (and a skipped EXPUNGE, see imap_mailbox.cpp, must
+    // leave them pending).
+    if (closed && poll_.protocol == rc::Protocol::pop3) {
+      if (auto forgot = store->forget(removed_); !forgot && !out.error) out.error = forgot.error();
+    }
   }
   kill_point(KillPoint::before_save);
   if (auto saved = store->save(); !saved) out.error = saved.error();
@@ -137,21 +202,29 @@ Status AccountPoll::folder(fetch::Session& session, fetch::UidStore& store, cons
                            bool check_only, AccountOutcome& out) {
   auto listing = session.list(name);
   if (!listing) return listing.error();
+  // A folder never listed before, or renumbered (UIDVALIDITY changed), is a first run: with
+  // fetchall off its \Seen messages are old mail, remembered as known, not fetched.
+  bool first_run = !store.has_folder(name);
   if (store.set_uidvalidity(name, listing->uidvalidity)) {
     log_.info(name_ + ": UIDVALIDITY of " + name + " changed, its seen-message list was reset");
+    first_run = true;
   }
-  std::set<std::string> present;
-  for (const auto& ref : listing->messages) present.insert(ref.uid);
-  store.prune(name, present);
+  store.prune(name, listing->messages);
 
-  Plan plan = plan_folder(*listing, user_, store, name_, log_);
+  Plan plan = plan_folder(*listing, PlanInput{user_, store, first_run, std::time(nullptr), name_, log_});
   out.fetchlimit_hit = out.fetchlimit_hit || plan.fetchlimit_hit;
   if (check_only) {
     out.waiting += static_cast<unsigned>(plan.retrieve.size());
     return {};
   }
+  if (!plan.known.empty()) {
+    if (auto noted = store.record_known(plan.known); !noted) return noted.error();
+    log_.verbose(name_ + ": " + std::to_string(plan.known.size()) + " message(s) in " + name +
+                 " already seen before the first poll: left alone (fetchall fetches them)");
+  }
   if (!plan.delete_only.empty()) {
     if (auto acked = session.acknowledge(plan.delete_only, true); !acked) return acked.error();
+    removed_.insert(removed_.end(), plan.delete_only.begin(), plan.delete_only.end());
   }
   if (plan.retrieve.empty()) {
     log_.verbose("No mail for " + user_.username + " at " + poll_.server);
@@ -198,6 +271,7 @@ Status AccountPoll::transfer(fetch::Session& session, AccountRun& run, const Pla
     bool remove = !user_.keep;
     if (remove || poll_.protocol == rc::Protocol::imap) {
       if (auto acked = session.acknowledge(run.handled, remove); !acked) return acked.error();
+      if (remove) removed_.insert(removed_.end(), run.handled.begin(), run.handled.end());
       kill_point(KillPoint::after_acknowledge);
     }
   }

@@ -4,9 +4,11 @@
 // poller only after the MTA's 2xx, and deletions take effect at close().
 
 #include <cstdint>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -58,6 +60,8 @@ struct MessageRef {
   uint32_t number = 0;       ///< POP3 message number / IMAP sequence number
   std::string uid;           ///< POP3 UIDL / IMAP UID (decimal)
   uint64_t size = 0;         ///< octets as the server reports them
+  bool seen = false;         ///< IMAP \Seen when listed (POP3 has no flags: false)
+  bool deleted = false;      ///< IMAP \Deleted when listed (set by another client or by us)
 };
 
 struct FolderListing {
@@ -131,36 +135,101 @@ std::unique_ptr<Session> make_session(const AccountSettings& settings, Log& log)
 /// Delivered UIDs per account, durable across runs and crashes.
 ///
 /// File: <state_dir>/uids/<hex of account key>; written atomically (temp, fsync, rename,
-/// fsync dir) by save(), with a journal appended by record() so that a run killed at any
-/// point re-delivers at most the message in flight. The journal is not synced per record: a
-/// power cut may re-deliver (never lose) what was recorded since the last save().
+/// fsync dir) by save(), with a journal appended by every mutating call below (record(),
+/// record_known(), forget(), record_accepted(), note_deferral(), mark_notified()) so that a
+/// run killed at any point re-delivers at most the message in flight. The journal is not
+/// synced per record: a power cut may re-deliver (never lose) what was recorded since the
+/// last save(). Not thread-safe: callers serialise access.
+///
+/// Every mark remembers the size the server listed with it. A mark is trusted only for a
+/// listed message of that size (or any size when it is 0: unknown, from a version 1 file),
+/// because POP3 UIDLs can be reused (hash-based UIDLs, migrated mailboxes): a different size
+/// is a different message.
 class UidStore {
  public:
+  /// A message whose handling failed on earlier polls.
+  struct Deferral {
+    unsigned count = 0;
+    std::time_t first = 0, last = 0;
+    uint64_t size = 0;
+    bool notified = false;
+    std::string reason;
+  };
+
   /// Load (or start empty) the store of one account ("protocol://user@server:port").
-  /// Errors: Kind::state (unreadable, corrupt, cannot create the directory).
+  /// Reads version 1 and 2 files. Errors: Kind::state (unreadable, corrupt, cannot create
+  /// the directory).
   static Result<UidStore> open(const std::string& state_dir, const std::string& account_key);
 
+  /// Whether the store has seen `folder` before (false: first run on it).
+  bool has_folder(const std::string& folder) const;
   /// Record a folder's UIDVALIDITY; a change forgets the folder's UIDs. Returns true if changed.
   bool set_uidvalidity(const std::string& folder, uint32_t uidvalidity);
-  /// Delivered before (kept on the server, or delivered but not yet confirmed deleted).
-  bool delivered(const std::string& folder, const std::string& uid) const;
-  /// Delivered, and meant to be deleted: the next run deletes it without delivering again.
-  bool pending_delete(const std::string& folder, const std::string& uid) const;
-  /// Note a delivery in the journal (it survives the process being killed; save() makes it
-  /// survive a power cut). Errors: Kind::state (disk full ...).
-  Status record(const std::string& folder, const std::string& uid, bool will_delete);
-  /// Forget UIDs of `folder` that are no longer on the server.
-  void prune(const std::string& folder, const std::set<std::string>& present);
+  /// Delivered by us before (kept on the server, or delivered but not yet confirmed deleted),
+  /// as a message of `size` octets.
+  bool delivered(const std::string& folder, const std::string& uid, uint64_t size) const;
+  /// Delivered as a message of `size` octets, and meant to be deleted: the next run deletes
+  /// it without delivering again.
+  bool pending_delete(const std::string& folder, const std::string& uid, uint64_t size) const;
+  /// Already \Seen when clamfetch first listed the folder (IMAP, fetchall off): not ours, never
+  /// deleted on that strength, not retrieved unless fetchall.
+  bool known(const std::string& folder, const std::string& uid, uint64_t size) const;
+  /// Note a delivery of a message listed with `size` octets in the journal (it survives the
+  /// process being killed; save() makes it survive a power cut). Clears the message's
+  /// accepted recipients and deferral. Errors: Kind::state (disk full ...).
+  Status record(const std::string& folder, const std::string& uid, bool will_delete,
+                uint64_t size);
+  /// Note messages found already \Seen on a first run as known (one journal write).
+  /// Errors: Kind::state.
+  Status record_known(std::span<const MessageRef> refs);
+  /// Forget messages whose deletion the server committed (POP3 QUIT succeeded): their UIDs
+  /// may be reused by new messages. Errors: Kind::state.
+  Status forget(std::span<const MessageRef> refs);
+  /// Forget UIDs of `folder` that are no longer listed, and accepted recipients and
+  /// deferrals whose size matches no listed message with that UID (stale: a reused UID).
+  void prune(const std::string& folder, std::span<const MessageRef> listed);
+
+  /// Recipients that already accepted this message (partial LMTP/SMTP 4xx): retried ones
+  /// exclude them. Adds to the set (a different size starts a new set). Errors: Kind::state.
+  Status record_accepted(const std::string& folder, const std::string& uid, uint64_t size,
+                         const std::vector<std::string>& recipients);
+  /// The recipients record_accepted() noted for the message (empty: none).
+  std::vector<std::string> accepted(const std::string& folder, const std::string& uid) const;
+  /// Count one more failed attempt (count+1; a different size starts again at 1) and return
+  /// the new state. Errors: Kind::state.
+  Result<Deferral> note_deferral(const std::string& folder, const std::string& uid, uint64_t size,
+                                 std::time_t now, const std::string& reason);
+  /// The message's deferral, if any.
+  std::optional<Deferral> deferral(const std::string& folder, const std::string& uid) const;
+  /// Note that the postmaster was told about the deferral. Errors: Kind::state; Kind::internal
+  /// when the message has no deferral.
+  Status mark_notified(const std::string& folder, const std::string& uid);
+  /// When the next attempt is due: last + min(5 min * 2^(count-1), 24 h). Pure.
+  static std::time_t next_attempt(const Deferral& d);
+
   /// Atomically write the whole store and remove the journal; does nothing when neither the
   /// store nor the journal changed since open() or the last save(). Errors: Kind::state.
   Status save();
 
-  struct Entry { bool pending_delete = false; };
+  enum class Mark : char { none, kept, pending_delete, known };
+  struct Entry {
+    Mark mark = Mark::none;
+    std::set<uint64_t> sizes;          ///< listed sizes the mark covers; 0: unknown (version 1)
+    uint64_t accepted_size = 0;
+    std::set<std::string> accepted;    ///< recipients that took the message already
+    std::optional<Deferral> deferral;
+  };
   struct Folder { uint32_t uidvalidity = 0; std::map<std::string, Entry> uids; };
 
  private:
   /// Apply the journal's complete lines over the loaded file. Errors: Kind::state (corrupt).
   Status replay(const std::string& journal);
+  /// Apply one line of the store file (tokens) to `folder`; false when malformed.
+  bool apply(Folder& folder, const std::vector<std::string>& t, bool version1);
+  /// Append `lines` to the journal in one write. Errors: Kind::state.
+  Status append(const std::string& lines);
+  /// The entry of `uid` in `folder`, or null.
+  const Entry* find(const std::string& folder, const std::string& uid) const;
   /// The whole store in the file format (see uid_store.cpp).
   std::string serialize() const;
 

@@ -1,20 +1,30 @@
 // The durable UID store: one text file per account, replaced atomically by save(), plus a
-// journal that record() appends to (write(), no fsync: see record()) before a delivery counts as noted.
+// journal that every change appends to (write(), no fsync: see append()) before it counts.
 //
 // File (<state_dir>/uids/<sha256 of the account key>):
-//   clamfetch-uids 1
+//   clamfetch-uids 2
 //   folder <uidvalidity> <folder>
-//   uid <k|d> <uid>                       k: delivered and kept, d: delivered, delete pending
-// Journal (<file>.journal), one line per record():
-//   uid <k|d> <uidvalidity> <folder> <uid>
-// Folder names are %XX-escaped (bytes outside 0x21..0x7E, and '%'), so every token is free of
-// spaces; UIDs are printable and at most 70 octets by the time they get here.
+//   uid <k|d|s> <uid> <size>[,<size>...]   k: delivered and kept, d: delivered, delete
+//                                          pending, s: already seen on the first listing
+//   accepted <uid> <size> <recipient>...   recipients that took the message already
+//   deferral <uid> <size> <count> <first> <last> <notified 0|1> [<reason>]
+// Version 1 files have "uid <k|d> <uid>" lines only: their size is 0, "unknown", which every
+// listed size matches (an upgrade must not re-deliver or stop deleting).
+// Journal (<file>.journal), one line per change, self-contained:
+//   uid <k|d|s> <uidvalidity> <folder> <uid> [<size>]        (version 1 had no size)
+//   forget <uidvalidity> <folder> <uid>
+//   accepted <uidvalidity> <folder> <uid> <size> <recipient>...
+//   deferral <uidvalidity> <folder> <uid> <size> <count> <first> <last> <0|1> [<reason>]
+// Folder names, recipients and reasons are %XX-escaped (bytes outside 0x21..0x7E, and '%'),
+// so every token is free of spaces; UIDs are printable and at most 70 octets by the time
+// they get here.
 
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -29,7 +39,8 @@
 namespace clamfetch::fetch {
 namespace {
 
-constexpr char kHeader[] = "clamfetch-uids 1";
+constexpr char kHeader[] = "clamfetch-uids 2";
+constexpr char kHeaderV1[] = "clamfetch-uids 1";
 constexpr size_t kMaxUid = 70;
 
 Error state_error(const std::string& what, const std::string& path, int err) {
@@ -79,10 +90,109 @@ bool valid_uid(const std::string& uid) {
   return true;
 }
 
-bool parse_flag(const std::string& flag, bool& pending_delete) {
-  if (flag != "k" && flag != "d") return false;
-  pending_delete = flag == "d";
+using Mark = UidStore::Mark;
+using Entry = UidStore::Entry;
+using Deferral = UidStore::Deferral;
+
+bool parse_mark(const std::string& flag, Mark& mark) {
+  if (flag == "k") mark = Mark::kept;
+  else if (flag == "d") mark = Mark::pending_delete;
+  else if (flag == "s") mark = Mark::known;
+  else return false;
   return true;
+}
+
+const char* mark_flag(Mark mark) {
+  return mark == Mark::pending_delete ? "d" : mark == Mark::known ? "s" : "k";
+}
+
+bool parse_number(const std::string& text, uint64_t& value) {
+  if (text.empty() || text.size() > 20) return false;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+  }
+  errno = 0;
+  value = std::strtoull(text.c_str(), nullptr, 10);
+  return errno == 0;
+}
+
+bool parse_sizes(const std::string& text, std::set<uint64_t>& sizes) {
+  sizes.clear();
+  std::istringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    uint64_t size = 0;
+    if (!parse_number(item, size)) return false;
+    sizes.insert(size);
+  }
+  return !sizes.empty();
+}
+
+// What record() does to an entry: a second delivery under the same mark (duplicate UIDLs
+// in one listing) adds its size; any other mark replaces the old one. The message is done
+// with, so what was noted for its retries goes.
+void set_mark(Entry& entry, Mark mark, uint64_t size) {
+  if (entry.mark != mark) entry.sizes.clear();
+  entry.mark = mark;
+  entry.sizes.insert(size);
+  entry.accepted.clear();
+  entry.accepted_size = 0;
+  entry.deferral.reset();
+}
+
+bool covers(const Entry& entry, uint64_t size) {
+  return entry.sizes.count(0) != 0 || entry.sizes.count(size) != 0;
+}
+
+bool empty_entry(const Entry& entry) {
+  return entry.mark == Mark::none && entry.accepted.empty() && !entry.deferral;
+}
+
+// "<size> <recipient>..." of an accepted line (tokens from `first`), added to the entry.
+bool parse_accepted(Entry& entry, const std::vector<std::string>& t, size_t first) {
+  uint64_t size = 0;
+  if (t.size() < first + 2 || !parse_number(t[first], size)) return false;
+  if (size != entry.accepted_size) entry.accepted.clear();
+  entry.accepted_size = size;
+  for (size_t i = first + 1; i < t.size(); ++i) {
+    std::string recipient;
+    if (!unescape(t[i], recipient) || recipient.empty()) return false;
+    entry.accepted.insert(recipient);
+  }
+  return true;
+}
+
+std::string accepted_text(uint64_t size, const std::set<std::string>& recipients) {
+  std::string text = std::to_string(size);
+  for (const auto& r : recipients) text += " " + percent_escape(r);
+  return text;
+}
+
+// "<size> <count> <first> <last> <0|1> [<reason>]" of a deferral line (tokens from `first`).
+bool parse_deferral(Entry& entry, const std::vector<std::string>& t, size_t first) {
+  if (t.size() != first + 5 && t.size() != first + 6) return false;
+  uint64_t n[4] = {};
+  for (size_t i = 0; i < 4; ++i) {
+    if (!parse_number(t[first + i], n[i])) return false;
+  }
+  const std::string& notified = t[first + 4];
+  if (notified != "0" && notified != "1") return false;
+  Deferral d;
+  d.size = n[0];
+  d.count = static_cast<unsigned>(std::min<uint64_t>(n[1], UINT32_MAX));
+  d.first = static_cast<std::time_t>(n[2]);
+  d.last = static_cast<std::time_t>(n[3]);
+  d.notified = notified == "1";
+  if (t.size() == first + 6 && !unescape(t[first + 5], d.reason)) return false;
+  entry.deferral = d;
+  return true;
+}
+
+std::string deferral_text(const Deferral& d) {
+  std::string text = std::to_string(d.size) + " " + std::to_string(d.count) + " " +
+                     std::to_string(d.first) + " " + std::to_string(d.last) + " " +
+                     (d.notified ? "1" : "0");
+  if (!d.reason.empty()) text += " " + percent_escape(d.reason);
+  return text;
 }
 
 std::string dir_of(const std::string& path) { return path.substr(0, path.rfind('/')); }
@@ -144,19 +254,18 @@ Result<UidStore> UidStore::open(const std::string& state_dir, const std::string&
   std::istringstream lines(*text);
   std::string line;
   Folder* folder = nullptr;
+  bool version1 = false;
   for (int number = 1; std::getline(lines, line); ++number) {
     std::vector<std::string> t = split(line);
     std::string name;
-    bool pending = false;
     if (number == 1) {
-      if (line != kHeader) return corrupt(store.path_, number);
+      version1 = line == kHeaderV1;
+      if (line != kHeader && !version1) return corrupt(store.path_, number);
     } else if (t.size() == 3 && t[0] == "folder" && unescape(t[2], name)) {
       folder = &store.folders_[name];
       folder->uidvalidity = static_cast<uint32_t>(std::strtoul(t[1].c_str(), nullptr, 10));
-    } else if (t.size() == 3 && t[0] == "uid" && folder && parse_flag(t[1], pending) &&
-               valid_uid(t[2])) {
-      folder->uids[t[2]].pending_delete = pending;
-    } else {
+    } else if (folder == nullptr || t.size() < 3 || !valid_uid(t[t[0] == "uid" ? 2 : 1]) ||
+               !store.apply(*folder, t, version1)) {
       return corrupt(store.path_, number);
     }
   }
@@ -174,30 +283,71 @@ Result<UidStore> UidStore::open(const std::string& state_dir, const std::string&
   return store;
 }
 
+// One line of the store file (tokens `t`, already known to name a valid UID).
+bool UidStore::apply(Folder& folder, const std::vector<std::string>& t, bool version1) {
+  if (t[0] == "uid") {
+    Mark mark = Mark::none;
+    if (!parse_mark(t[1], mark)) return false;
+    Entry& entry = folder.uids[t[2]];
+    entry.mark = mark;
+    if (version1) {
+      entry.sizes = {0};
+      return t.size() == 3 && mark != Mark::known;
+    }
+    return t.size() == 4 && parse_sizes(t[3], entry.sizes);
+  }
+  if (version1) return false;
+  if (t[0] == "accepted") return parse_accepted(folder.uids[t[1]], t, 2);
+  if (t[0] == "deferral") return parse_deferral(folder.uids[t[1]], t, 2);
+  return false;
+}
+
 Status UidStore::replay(const std::string& journal) {
   // A run killed mid-append leaves a last line without its newline: that record never
-  // completed (record() had not returned), so it is dropped.
+  // completed (its call had not returned), so it is dropped.
   size_t complete = journal.rfind('\n');
   std::istringstream lines(complete == std::string::npos ? "" : journal.substr(0, complete + 1));
   std::string line;
   for (int number = 1; std::getline(lines, line); ++number) {
     std::vector<std::string> t = split(line);
+    // Every line names the UIDVALIDITY and folder it was written under; "uid" lines carry
+    // their mark first.
+    size_t at = !t.empty() && t[0] == "uid" ? 2 : 1;
     std::string name;
-    bool pending = false;
-    if (t.size() != 5 || t[0] != "uid" || !parse_flag(t[1], pending) || !unescape(t[3], name) ||
-        !valid_uid(t[4])) {
+    uint64_t uidvalidity = 0;
+    if (t.size() < at + 3 || !parse_number(t[at], uidvalidity) || !unescape(t[at + 1], name) ||
+        !valid_uid(t[at + 2])) {
       return corrupt(path_ + ".journal", number);
     }
-    auto uidvalidity = static_cast<uint32_t>(std::strtoul(t[2].c_str(), nullptr, 10));
     Folder& folder = folders_[name];
     if (folder.uidvalidity != uidvalidity) {
       folder.uids.clear();  // recorded after a UIDVALIDITY change that save() never wrote
-      folder.uidvalidity = uidvalidity;
+      folder.uidvalidity = static_cast<uint32_t>(uidvalidity);
     }
-    folder.uids[t[4]].pending_delete = pending;
+    const std::string& uid = t[at + 2];
+    Entry& entry = folder.uids[uid];
+    bool ok = true;
+    if (t[0] == "uid") {
+      Mark mark = Mark::none;
+      uint64_t size = 0;  // a version 1 journal: size unknown
+      ok = parse_mark(t[1], mark) && (t.size() == 5 || (t.size() == 6 && parse_number(t[5], size)));
+      if (ok) set_mark(entry, mark, size);
+    } else if (t[0] == "forget") {
+      ok = t.size() == 4;
+      if (ok) folder.uids.erase(uid);
+    } else if (t[0] == "accepted") {
+      ok = parse_accepted(entry, t, 4);
+    } else if (t[0] == "deferral") {
+      ok = parse_deferral(entry, t, 4);
+    } else {
+      ok = false;
+    }
+    if (!ok) return corrupt(path_ + ".journal", number);
   }
   return {};
 }
+
+bool UidStore::has_folder(const std::string& folder) const { return folders_.count(folder) != 0; }
 
 bool UidStore::set_uidvalidity(const std::string& folder, uint32_t uidvalidity) {
   auto [it, added] = folders_.try_emplace(folder);
@@ -207,25 +357,29 @@ bool UidStore::set_uidvalidity(const std::string& folder, uint32_t uidvalidity) 
   return changed;
 }
 
-bool UidStore::delivered(const std::string& folder, const std::string& uid) const {
+const UidStore::Entry* UidStore::find(const std::string& folder, const std::string& uid) const {
   auto it = folders_.find(folder);
-  return it != folders_.end() && it->second.uids.count(uid) != 0;
-}
-
-bool UidStore::pending_delete(const std::string& folder, const std::string& uid) const {
-  auto it = folders_.find(folder);
-  if (it == folders_.end()) return false;
+  if (it == folders_.end()) return nullptr;
   auto entry = it->second.uids.find(uid);
-  return entry != it->second.uids.end() && entry->second.pending_delete;
+  return entry == it->second.uids.end() ? nullptr : &entry->second;
 }
 
-Status UidStore::record(const std::string& folder, const std::string& uid, bool will_delete) {
-  if (!valid_uid(uid)) {
-    return make_error(Kind::internal, Scope::message, "refusing to record malformed UID");
-  }
-  Folder& f = folders_[folder];
-  std::string line = std::string("uid ") + (will_delete ? "d " : "k ") +
-                     std::to_string(f.uidvalidity) + " " + percent_escape(folder) + " " + uid + "\n";
+bool UidStore::delivered(const std::string& folder, const std::string& uid, uint64_t size) const {
+  const Entry* e = find(folder, uid);
+  return e != nullptr && (e->mark == Mark::kept || e->mark == Mark::pending_delete) && covers(*e, size);
+}
+
+bool UidStore::pending_delete(const std::string& folder, const std::string& uid, uint64_t size) const {
+  const Entry* e = find(folder, uid);
+  return e != nullptr && e->mark == Mark::pending_delete && covers(*e, size);
+}
+
+bool UidStore::known(const std::string& folder, const std::string& uid, uint64_t size) const {
+  const Entry* e = find(folder, uid);
+  return e != nullptr && e->mark == Mark::known && covers(*e, size);
+}
+
+Status UidStore::append(const std::string& lines) {
   std::string journal = path_ + ".journal";
   int fd = ::open(journal.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return state_error("cannot open", journal, errno);
@@ -236,7 +390,7 @@ Status UidStore::record(const std::string& folder, const std::string& uid, bool 
   // records since the last save(), and with them mail would be delivered again, never lost:
   // the message is still on the server or already gone from it. A sync per message cost
   // 0.2-1.5 ms inside each account's serialised hand-over (bench/NOTES.md).
-  bool ok = write_all(fd, line);
+  bool ok = write_all(fd, lines);
   int err = errno;
   if (!ok) {
     // Cut a partial line off so that the next record does not glue onto it.
@@ -247,22 +401,158 @@ Status UidStore::record(const std::string& folder, const std::string& uid, bool 
   }
   ::close(fd);
   journal_dirty_ = true;
-  f.uids[uid].pending_delete = will_delete;
   return {};
 }
 
-void UidStore::prune(const std::string& folder, const std::set<std::string>& present) {
+namespace {
+Error malformed_uid() {
+  return make_error(Kind::internal, Scope::message, "refusing to record malformed UID");
+}
+}  // namespace
+
+Status UidStore::record(const std::string& folder, const std::string& uid, bool will_delete,
+                        uint64_t size) {
+  if (!valid_uid(uid)) return malformed_uid();
+  Folder& f = folders_[folder];
+  Mark mark = will_delete ? Mark::pending_delete : Mark::kept;
+  std::string line = std::string("uid ") + mark_flag(mark) + " " + std::to_string(f.uidvalidity) +
+                     " " + percent_escape(folder) + " " + uid + " " + std::to_string(size) + "\n";
+  if (Status s = append(line); !s) return s;
+  set_mark(f.uids[uid], mark, size);
+  return {};
+}
+
+Status UidStore::record_known(std::span<const MessageRef> refs) {
+  std::string lines;
+  for (const MessageRef& ref : refs) {
+    if (!valid_uid(ref.uid)) return malformed_uid();
+    lines += "uid s " + std::to_string(folders_[ref.folder].uidvalidity) + " " +
+             percent_escape(ref.folder) + " " + ref.uid + " " + std::to_string(ref.size) + "\n";
+  }
+  if (lines.empty()) return {};
+  if (Status s = append(lines); !s) return s;
+  for (const MessageRef& ref : refs) set_mark(folders_[ref.folder].uids[ref.uid], Mark::known, ref.size);
+  return {};
+}
+
+Status UidStore::forget(std::span<const MessageRef> refs) {
+  std::string lines;
+  for (const MessageRef& ref : refs) {
+    if (find(ref.folder, ref.uid) == nullptr) continue;
+    lines += "forget " + std::to_string(folders_[ref.folder].uidvalidity) + " " +
+             percent_escape(ref.folder) + " " + ref.uid + "\n";
+  }
+  if (lines.empty()) return {};
+  if (Status s = append(lines); !s) return s;
+  for (const MessageRef& ref : refs) folders_[ref.folder].uids.erase(ref.uid);
+  return {};
+}
+
+void UidStore::prune(const std::string& folder, std::span<const MessageRef> listed) {
   auto it = folders_.find(folder);
   if (it == folders_.end()) return;
-  std::erase_if(it->second.uids, [&](const auto& entry) { return !present.count(entry.first); });
+  std::map<std::string, std::set<uint64_t>> sizes;  // listed sizes by UID (duplicates: several)
+  for (const MessageRef& ref : listed) sizes[ref.uid].insert(ref.size);
+  auto& uids = it->second.uids;
+  for (auto item = uids.begin(); item != uids.end();) {
+    auto found = sizes.find(item->first);
+    Entry& e = item->second;
+    if (found != sizes.end()) {
+      const std::set<uint64_t>& now = found->second;
+      // A mark (or retry state) for a size no longer listed belongs to a message that is gone.
+      std::erase_if(e.sizes, [&](uint64_t size) { return size != 0 && now.count(size) == 0; });
+      if (e.sizes.empty()) e.mark = Mark::none;
+      if (!e.accepted.empty() && now.count(e.accepted_size) == 0) e.accepted.clear();
+      if (e.deferral && now.count(e.deferral->size) == 0) e.deferral.reset();
+    }
+    item = found == sizes.end() || empty_entry(e) ? uids.erase(item) : std::next(item);
+  }
+}
+
+Status UidStore::record_accepted(const std::string& folder, const std::string& uid, uint64_t size,
+                                 const std::vector<std::string>& recipients) {
+  if (!valid_uid(uid)) return malformed_uid();
+  if (recipients.empty()) return {};
+  Folder& f = folders_[folder];
+  std::set<std::string> added(recipients.begin(), recipients.end());
+  added.erase(std::string());
+  std::string line = "accepted " + std::to_string(f.uidvalidity) + " " + percent_escape(folder) +
+                     " " + uid + " " + accepted_text(size, added) + "\n";
+  if (Status s = append(line); !s) return s;
+  Entry& e = f.uids[uid];
+  if (e.accepted_size != size) e.accepted.clear();
+  e.accepted_size = size;
+  e.accepted.insert(added.begin(), added.end());
+  return {};
+}
+
+std::vector<std::string> UidStore::accepted(const std::string& folder, const std::string& uid) const {
+  const Entry* e = find(folder, uid);
+  if (e == nullptr) return {};
+  return {e->accepted.begin(), e->accepted.end()};
+}
+
+Result<UidStore::Deferral> UidStore::note_deferral(const std::string& folder, const std::string& uid,
+                                                   uint64_t size, std::time_t now,
+                                                   const std::string& reason) {
+  if (!valid_uid(uid)) return malformed_uid();
+  Folder& f = folders_[folder];
+  Deferral d;
+  if (const Entry* e = find(folder, uid); e != nullptr && e->deferral && e->deferral->size == size) {
+    d = *e->deferral;
+  }
+  if (d.count == 0) d.first = now;
+  ++d.count;
+  d.last = now;
+  d.size = size;
+  d.reason = reason;
+  std::string line = "deferral " + std::to_string(f.uidvalidity) + " " + percent_escape(folder) +
+                     " " + uid + " " + deferral_text(d) + "\n";
+  if (Status s = append(line); !s) return s.error();
+  f.uids[uid].deferral = d;
+  return d;
+}
+
+std::optional<UidStore::Deferral> UidStore::deferral(const std::string& folder,
+                                                     const std::string& uid) const {
+  const Entry* e = find(folder, uid);
+  if (e == nullptr) return std::nullopt;
+  return e->deferral;
+}
+
+Status UidStore::mark_notified(const std::string& folder, const std::string& uid) {
+  const Entry* e = find(folder, uid);
+  if (e == nullptr || !e->deferral) {
+    return make_error(Kind::internal, Scope::message, "no deferral to mark notified: " + uid);
+  }
+  Deferral d = *e->deferral;
+  d.notified = true;
+  std::string line = "deferral " + std::to_string(folders_[folder].uidvalidity) + " " +
+                     percent_escape(folder) + " " + uid + " " + deferral_text(d) + "\n";
+  if (Status s = append(line); !s) return s;
+  folders_[folder].uids[uid].deferral = d;
+  return {};
+}
+
+std::time_t UidStore::next_attempt(const Deferral& d) {
+  constexpr std::time_t kFirst = 5 * 60, kMax = 24 * 60 * 60;
+  std::time_t wait = kFirst;
+  for (unsigned i = 1; i < d.count && wait < kMax; ++i) wait *= 2;
+  return d.last + std::min(wait, kMax);
 }
 
 std::string UidStore::serialize() const {
   std::string text = std::string(kHeader) + "\n";
   for (const auto& [name, folder] : folders_) {
     text += "folder " + std::to_string(folder.uidvalidity) + " " + percent_escape(name) + "\n";
-    for (const auto& [uid, entry] : folder.uids) {
-      text += std::string("uid ") + (entry.pending_delete ? "d " : "k ") + uid + "\n";
+    for (const auto& [uid, e] : folder.uids) {
+      if (e.mark != Mark::none && !e.sizes.empty()) {
+        std::string sizes;
+        for (uint64_t size : e.sizes) sizes += (sizes.empty() ? "" : ",") + std::to_string(size);
+        text += std::string("uid ") + mark_flag(e.mark) + " " + uid + " " + sizes + "\n";
+      }
+      if (!e.accepted.empty()) text += "accepted " + uid + " " + accepted_text(e.accepted_size, e.accepted) + "\n";
+      if (e.deferral) text += "deferral " + uid + " " + deferral_text(*e.deferral) + "\n";
     }
   }
   return text;
