@@ -100,6 +100,10 @@ int scan_files(const rc::Config& config, const std::string& state_dir, const Opt
       case Verdict::Status::oversize:
         std::printf("%s: OK (not scanned: larger than max_file_size)\n", file.c_str());
         break;
+      case Verdict::Status::limits:
+        // clamscan without --alert-exceeds-max: OK.
+        std::printf("%s: OK (%s)\n", file.c_str(), v.reason.c_str());
+        break;
       default:
         std::printf("%s: OK\n", file.c_str());
         break;

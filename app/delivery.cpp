@@ -1,5 +1,6 @@
 #include "app/delivery.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <ctime>
 #include <map>
@@ -33,13 +34,33 @@ void AccountRun::wait_idle() {
 
 namespace {
 
-// What became of one message, for the log lines.
+// What became of one message, for the log lines and the UID store.
 struct Result {
   bool acknowledge = false;   // may leave the server
   std::string result;         // delivered | diverted | dropped | deferred | bounced | postmaster
   deliver::Reply reply;
   std::optional<Error> error;
+  std::vector<std::string> accepted_now;  // have it while others are retried: recorded
+  std::string recipients;                 // "a@x:250,b@x:550" for the delivery line
+  bool backoff = false;    // the failure is the message's own: back off, tell the postmaster
+  std::string remedy;      // what resolves such a failure, for the postmaster's notice
 };
+
+Result handed_on(std::string result, deliver::Reply reply = {}) {
+  Result r;
+  r.acknowledge = true;
+  r.result = std::move(result);
+  r.reply = std::move(reply);
+  return r;
+}
+
+Result left_on_server(Error error, deliver::Reply reply = {}) {
+  Result r;
+  r.result = "deferred";
+  r.reply = std::move(reply);
+  r.error = std::move(error);
+  return r;
+}
 
 const char* kVersion = CLAMFETCH_VERSION;
 
@@ -81,7 +102,10 @@ class Handler {
   Result dispatch(const Job& job, const Verdict& verdict);
   Result deliver_clean(const Job& job, const Verdict& verdict);
   Result divert(const Job& job, const Verdict& verdict);
-  Result refused(const Job& job, const deliver::Outcome& outcome, AfterMta after);
+  Result refused(const Job& job, const MtaDecision& decision, Result r);
+  std::vector<std::string> remaining_recipients(const Job& job);
+  Result quarantine_refused(const Job& job, deliver::RefusalFacts& facts);
+  void defer_with_backoff(const Job& job, const Verdict& verdict, const Result& r);
   deliver::Outcome send(const rc::User& user, const deliver::Envelope& env, std::string_view data) {
     return send(user, env, std::span<const std::string_view>(&data, 1));
   }
@@ -165,8 +189,41 @@ deliver::Outcome Handler::send(const rc::User& user, const deliver::Envelope& en
   return transport->send(env, parts);
 }
 
+// The account's recipients that do not have the message yet: an earlier poll may have
+// delivered it to some while others answered 4xx (recorded in the UID store).
+std::vector<std::string> Handler::remaining_recipients(const Job& job) {
+  const auto& all = job.message.recipients;
+  std::vector<std::string> had;
+  {
+    std::lock_guard store_lock(store_mutex(job.account->store));
+    had = job.account->store->accepted(job.ref.folder, job.ref.uid);
+  }
+  if (had.empty()) return all;
+  std::vector<std::string> out;
+  for (const auto& r : all) {
+    if (std::find(had.begin(), had.end(), r) == had.end()) out.push_back(r);
+  }
+  return out;
+}
+
+// "a@x:250,b@x:550" — each recipient's final reply, for the delivery line.
+std::string recipient_replies(const deliver::Outcome& outcome, const std::vector<std::string>& rcpts) {
+  std::string out;
+  for (std::size_t i = 0; i < rcpts.size(); ++i) {
+    int code = i < outcome.per_recipient.size() ? outcome.per_recipient[i].code : outcome.reply.code;
+    out += (out.empty() ? "" : ",") + rcpts[i] + ":" + std::to_string(code);
+  }
+  return out;
+}
+
+std::string reply_text(const deliver::Reply& reply) {
+  return (reply.code != 0 ? std::to_string(reply.code) + " " : "") + reply.text;
+}
+
 Result Handler::deliver_clean(const Job& job, const Verdict& verdict) {
   const auto& user = *job.account->user;
+  std::vector<std::string> recipients = remaining_recipients(job);
+  if (recipients.empty()) return handed_on("delivered (by an earlier poll)");
   // Both edits touch only the header block: edit a copy of it and send it followed by the
   // untouched body, so a 50 MB message is not copied here at all.
   std::string_view original = job.message.data;
@@ -178,31 +235,52 @@ Result Handler::deliver_clean(const Job& job, const Verdict& verdict) {
   }
   if (!config_.global.invisible) {
     deliver::ReceivedInfo info{job.message.server, host_, job.message.protocol, kVersion,
-                               job.message.recipients.front(), std::time(nullptr)};
+                               recipients.front(), std::time(nullptr)};
     head = deliver::add_received(head, info);
   }
   const std::string_view parts[] = {head, original.substr(split)};
-  deliver::Envelope env{job.message.envelope_from, job.message.recipients};
+  deliver::Envelope env{job.message.envelope_from, recipients};
   auto outcome = send(user, env, parts);
-  auto after = after_delivery(outcome, user.antispam, config_.global.bouncemail, env.sender);
-  if (after == AfterMta::acknowledge) {
-    bool spam = outcome.status != deliver::Outcome::Status::delivered;
-    return {true, spam ? "dropped (antispam)" : "delivered", outcome.reply, {}};
+  auto decision = decide_delivery(outcome, recipients, user.antispam, config_.global.bouncemail, env.sender);
+  Result r;
+  r.reply = outcome.reply;
+  r.recipients = recipient_replies(outcome, recipients);
+  switch (decision.next) {
+    case MtaDecision::Next::acknowledge:
+      r.acknowledge = true;
+      r.result = "delivered";
+      return r;
+    case MtaDecision::Next::drop_spam:
+      r.acknowledge = true;
+      r.result = "dropped (antispam)";
+      log_.info(job.account->name + ": message " + job.message.key +
+                " dropped as spam: MAIL FROM answered " + reply_text(outcome.reply) +
+                " (a code in antispam)");
+      return r;
+    case MtaDecision::Next::keep:
+      r.result = decision.delivered.empty() ? "deferred" : "partly delivered, deferred";
+      r.accepted_now = decision.delivered;
+      r.error = make_error(Kind::mta, Scope::message,
+                           "MTA " + user.smtphost.text + " did not accept " + job.message.key +
+                               (decision.delivered.empty() ? "" : " for every recipient") + ": " +
+                               reply_text(outcome.reply) + ", left on the server");
+      return r;
+    case MtaDecision::Next::notify:
+      return refused(job, decision, std::move(r));
   }
-  if (after == AfterMta::keep) {
-    Result r{false, "deferred", outcome.reply, {}};
-    r.error = make_error(Kind::mta, Scope::message,
-                         "MTA " + user.smtphost.text + " did not accept the message: " +
-                             (outcome.reply.code != 0 ? std::to_string(outcome.reply.code) + " " : "") +
-                             outcome.reply.text);
-    return r;
-  }
-  return refused(job, outcome, after);
+  return r;
 }
 
-// The MTA refused the message permanently: tell the sender (bouncemail) or the postmaster,
-// and acknowledge the original only once that notice was accepted.
-Result Handler::refused(const Job& job, const deliver::Outcome& outcome, AfterMta after) {
+bool too_big(const deliver::Reply& reply) {
+  return reply.code == 552 || reply.text.starts_with("5.3.4");
+}
+
+// The MTA refused the message permanently for some recipients: tell the sender (bouncemail)
+// or the postmaster, and acknowledge the original only once that notice was accepted. A
+// postmaster notice that cannot carry the original (the MTA refused it for its size, or
+// refuses the notice) keeps the original in the quarantine and attaches its header only:
+// someone must have the message before it leaves the server.
+Result Handler::refused(const Job& job, const MtaDecision& decision, Result r) {
   const auto& user = *job.account->user;
   deliver::RefusalFacts facts;
   facts.key = job.message.key;
@@ -210,23 +288,65 @@ Result Handler::refused(const Job& job, const deliver::Outcome& outcome, AfterMt
   facts.postmaster = postmaster_address(config_);
   facts.reporting_host = host_;
   facts.version = kVersion;
-  facts.recipients = job.message.recipients;
-  facts.reply = outcome.reply;
-  facts.when = std::time(nullptr);
-  bool bounce = after == AfterMta::bounce;
-  std::string notice = bounce ? deliver::build_bounce(facts, job.message.data)
-                              : deliver::build_refusal_notice(facts, job.message.data);
-  deliver::Envelope env{"", {bounce ? facts.sender : facts.postmaster}};
-  auto second = send(user, env, notice);
-  Result r{after_secondary(second) == AfterMta::acknowledge, bounce ? "bounced" : "to postmaster",
-           outcome.reply, {}};
-  if (!r.acknowledge) {
-    r.result = "deferred";
-    r.error = make_error(Kind::mta, Scope::message,
-                         "MTA refused the message (" + std::to_string(outcome.reply.code) +
-                             ") and the notice could not be delivered either");
+  for (const auto& [rcpt, reply] : decision.refused) {
+    facts.recipients.push_back(rcpt);
+    facts.replies.push_back(reply);
   }
+  facts.reply = facts.replies.front();
+  facts.when = std::time(nullptr);
+  bool bounce = decision.notice == MtaDecision::Notice::bounce;
+  deliver::Envelope env{"", {bounce ? facts.sender : facts.postmaster}};
+  std::string what = bounce ? "bounced" : "to postmaster";
+  if (!bounce && too_big(facts.reply)) {
+    if (auto kept = quarantine_refused(job, facts); !kept.acknowledge) return kept;
+  }
+  auto second = send(user, env, bounce ? deliver::build_bounce(facts, job.message.data)
+                                       : deliver::build_refusal_notice(facts, job.message.data));
+  if (!accepted(second) && !bounce && !facts.headers_only && fate(second.reply) == Fate::refused) {
+    if (auto kept = quarantine_refused(job, facts); !kept.acknowledge) return kept;
+    second = send(user, env, deliver::build_refusal_notice(facts, job.message.data));
+  }
+  if (accepted(second)) {
+    r.acknowledge = true;
+    r.result = (decision.delivered.empty() ? "" : "delivered, ") + what +
+               (facts.quarantine_id.empty() ? "" : ", quarantined as " + facts.quarantine_id);
+    return r;
+  }
+  r.result = "deferred";
+  r.accepted_now = decision.delivered;
+  r.backoff = fate(second.reply) == Fate::refused;
+  r.remedy = "make the MTA accept mail to " + env.recipients.front() +
+             " (it answered " + reply_text(second.reply) + ")";
+  r.error = make_error(Kind::mta, Scope::message,
+                       "MTA refused " + job.message.key + " (" + reply_text(facts.reply) +
+                           ") and the " + (bounce ? "bounce" : "postmaster notice") +
+                           " was not accepted either (" + reply_text(second.reply) +
+                           "), left on the server");
   return r;
+}
+
+// The original of a refused message into the quarantine, so that the postmaster's notice can
+// go without it. Sets facts.headers_only and the quarantine id; acknowledge is false (with the
+// error) only when the quarantine could not be written.
+Result Handler::quarantine_refused(const Job& job, deliver::RefusalFacts& facts) {
+  const auto& m = job.message;
+  QuarantineEntry entry;
+  entry.date = facts.when;
+  entry.account = job.account->name;
+  entry.key = m.key;
+  entry.uid = m.uid;
+  entry.sender = m.envelope_from;
+  entry.recipients = facts.recipients;
+  entry.virus = "(not a virus: refused by the MTA, " + reply_text(facts.reply).substr(0, 120) + ")";
+  entry.size = m.data.size();
+  entry.message_id = headers::value(m.data, "Message-ID");
+  entry.subject = headers::value(m.data, "Subject");
+  auto stored = quarantine_.put(std::move(entry), m.data);
+  if (!stored) return left_on_server(stored.error(), facts.reply);
+  facts.headers_only = true;
+  facts.quarantine_id = stored->id;
+  facts.release_command = "clamfetch --release " + stored->id + " --to ADDRESS";
+  return handed_on("quarantined as " + stored->id);
 }
 
 // Infected mail: the original into the quarantine, a report to the postmaster; the
@@ -251,23 +371,81 @@ Result Handler::divert(const Job& job, const Verdict& verdict) {
   QuarantineEntry entry{"", facts.scanned_at, job.account->name, m.key, m.uid, m.envelope_from,
                         m.recipients, facts.virus, m.data.size(), facts.message_id, facts.subject, false};
   auto stored = quarantine_.put(std::move(entry), m.data);
-  if (!stored) return {false, "deferred", {}, stored.error()};
-  if (stored->reported) return {true, "already quarantined as " + stored->id, {}, {}};
+  if (!stored) return left_on_server(stored.error());
+  if (stored->reported) return handed_on("already quarantined as " + stored->id);
   facts.quarantine_id = stored->id;
   facts.release_command = "clamfetch --release " + stored->id;
 
   if (!config_.scan.virus_action.empty()) run_virus_action(config_.scan.virus_action, facts, log_);
-  std::string report = deliver::build_report(facts, m.data);
-  auto outcome = send(user, deliver::Envelope{"", {facts.postmaster}}, report);
-  if (after_secondary(outcome) != AfterMta::acknowledge) {
-    return {false, "deferred", outcome.reply,
-            make_error(Kind::mta, Scope::message,
-                       "postmaster report for " + m.key + " not accepted: " + outcome.reply.text)};
+  deliver::Envelope env{"", {facts.postmaster}};
+  auto outcome = send(user, env, deliver::build_report(facts, m.data));
+  if (!accepted(outcome) && fate(outcome.reply) == Fate::refused) {
+    // Refused for good (too big for the MTA, typically): the quarantine has the original, so
+    // the report goes with its header only instead of failing the same way every poll.
+    facts.headers_only = true;
+    outcome = send(user, env, deliver::build_report(facts, m.data));
+  }
+  if (!accepted(outcome)) {
+    Result r = left_on_server(make_error(Kind::mta, Scope::message,
+                                         "postmaster report for " + m.key +
+                                             " not accepted: " + reply_text(outcome.reply)),
+                              outcome.reply);
+    r.backoff = fate(outcome.reply) == Fate::refused;
+    r.remedy = "make the MTA accept mail to " + facts.postmaster;
+    return r;
   }
   if (auto marked = quarantine_.mark_reported(stored->id); !marked) {
-    return {false, "deferred", outcome.reply, marked.error()};
+    return left_on_server(marked.error(), outcome.reply);
   }
-  return {true, "diverted to " + facts.postmaster + ", quarantined as " + stored->id, outcome.reply, {}};
+  return handed_on("diverted to " + facts.postmaster + ", quarantined as " + stored->id, outcome.reply);
+}
+
+// A message that failed through its own fault: noted in the UID store, so that the next polls
+// leave it alone for a while (UidStore::next_attempt), and the postmaster told once, with the
+// reason and what resolves it. Failures here are logged, never fatal: the message stays on
+// the server whatever happens.
+void Handler::defer_with_backoff(const Job& job, const Verdict& verdict, const Result& r) {
+  auto& acct = *job.account;
+  std::time_t now = std::time(nullptr);
+  std::string reason = r.error ? r.error->text : describe(verdict);
+  auto noted = [&] {
+    std::lock_guard store_lock(store_mutex(acct.store));
+    return acct.store->note_deferral(job.ref.folder, job.ref.uid, job.ref.size, now, reason);
+  }();
+  if (!noted) {
+    log_.error(acct.name + ": " + noted.error().text);
+    return;
+  }
+  std::time_t next = fetch::UidStore::next_attempt(*noted);
+  log_.info(acct.name + ": message " + job.message.key + " deferred " + std::to_string(noted->count) +
+            " time" + (noted->count == 1 ? "" : "s") + ", next attempt at " + deliver::rfc5322_date(next));
+  if (noted->notified) return;
+  deliver::DeferralFacts facts;
+  facts.key = job.message.key;
+  facts.account = acct.name;
+  facts.sender = job.message.envelope_from;
+  facts.subject = headers::value(job.message.data, "Subject");
+  facts.message_id = headers::value(job.message.data, "Message-ID");
+  facts.postmaster = postmaster_address(config_);
+  facts.reporting_host = host_;
+  facts.version = kVersion;
+  facts.recipients = job.message.recipients;
+  facts.reason = reason;
+  facts.attempts = noted->count;
+  facts.first = noted->first;
+  facts.next = next;
+  facts.when = now;
+  facts.remedy = r.remedy;
+  auto sent = send(*acct.user, deliver::Envelope{"", {facts.postmaster}}, deliver::build_deferral_notice(facts));
+  if (!accepted(sent)) {
+    log_.error(acct.name + ": the postmaster's notice about " + job.message.key +
+               " was not accepted: " + reply_text(sent.reply));
+    return;
+  }
+  std::lock_guard store_lock(store_mutex(acct.store));
+  if (auto marked = acct.store->mark_notified(job.ref.folder, job.ref.uid); !marked) {
+    log_.error(acct.name + ": " + marked.error().text);
+  }
 }
 
 // clamav-milter's LogInfected / LogClean: basic names account, UID and verdict; full adds
@@ -300,6 +478,7 @@ void Handler::log_outcome(const Job& job, const Verdict& verdict, const Result& 
                      describe(verdict) + " scan_ms=" +
                      std::to_string(static_cast<long>(verdict.seconds * 1000)) + " result=" + r.result;
   if (r.reply.code != 0) line += " reply=" + std::to_string(r.reply.code);
+  if (!r.recipients.empty()) line += " rcpt=" + r.recipients;
   log_.verbose(line);
   bool infected = verdict.status == Verdict::Status::infected;
   rc::LogDetail detail = infected ? config_.scan.log_infected : config_.scan.log_clean;
@@ -308,15 +487,32 @@ void Handler::log_outcome(const Job& job, const Verdict& verdict, const Result& 
   if (r.error) log_.error(acct.name + ": " + r.error->text);
 }
 
+// What resolves a scan deferral that is the message's own.
+std::string scan_remedy(const Verdict& verdict) {
+  switch (verdict.status) {
+    case Verdict::Status::limits:
+      return "raise the [scan] limits, or set [scan] on_limits = \"accept\" (clamd's default)";
+    case Verdict::Status::oversize:
+      return "raise [scan] max_file_size, or set [scan] on_oversize = \"accept\"";
+    default:
+      return "check the message with clamfetch --scan, or set [scan] on_fail = \"accept\"";
+  }
+}
+
 Result Handler::dispatch(const Job& job, const Verdict& verdict) {
   switch (route(verdict, config_.scan)) {
     case Route::deliver: return deliver_clean(job, verdict);
     case Route::divert: return divert(job, verdict);
-    case Route::drop: return {true, "discarded", {}, {}};
+    case Route::drop: return handed_on("discarded");
     case Route::defer: break;
   }
-  return {false, "deferred", {}, make_error(Kind::scan, Scope::message,
-                                            "message " + job.message.key + " left on the server: " + describe(verdict))};
+  Result r = left_on_server(make_error(Kind::scan, Scope::message,
+                                       "message " + job.message.key + " left on the server: " + describe(verdict)));
+  // A scanner that is down fails every message alike: retried every poll. A failure of this
+  // message (it hung or crashed the scanner, hit a limit) would recur: back off.
+  r.backoff = !verdict.scanner_fault;
+  r.remedy = scan_remedy(verdict);
+  return r;
 }
 
 void Handler::handle(Job& job) {
@@ -347,6 +543,14 @@ void Handler::handle(Job& job) {
       acct.fail(recorded.error(), true);
     }
     kill_point(KillPoint::after_record);
+  } else if (!r.accepted_now.empty()) {
+    // Some recipients have it, others are retried: the retry must not give them a second copy.
+    std::lock_guard store_lock(store_mutex(acct.store));
+    if (auto noted = acct.store->record_accepted(job.ref.folder, job.ref.uid, job.ref.size, r.accepted_now);
+        !noted) {
+      r.error = noted.error();
+      acct.fail(noted.error(), true);
+    }
   }
   if (in_gate_) {
     guard_->handovers().leave();
@@ -355,6 +559,7 @@ void Handler::handle(Job& job) {
   if (handover.owns_lock()) handover.unlock();
   if (r.acknowledge && guard_ != nullptr) guard_->forget(guard_id(job));
   log_outcome(job, verdict, r);
+  if (!r.acknowledge && r.backoff && !acct.stopped()) defer_with_backoff(job, verdict, r);
   std::lock_guard lock(acct.mutex);
   if (r.acknowledge) {
     acct.handled.push_back(job.ref);

@@ -8,6 +8,7 @@ std::string describe(const Verdict& verdict) {
     case Verdict::Status::infected: return "INFECTED " + verdict.virus;
     case Verdict::Status::error: return "scan error (" + verdict.reason + ")";
     case Verdict::Status::oversize: return "unscanned (too large)";
+    case Verdict::Status::limits: return "clean (" + verdict.reason + ")";
     case Verdict::Status::allowlisted: return "unscanned (allowlisted)";
     case Verdict::Status::not_scanned: return "unscanned";
   }

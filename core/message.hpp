@@ -25,12 +25,17 @@ struct Verdict {
     infected,      ///< `virus` names what was found
     error,         ///< the scan failed; `reason` says why (on_fail applies)
     oversize,      ///< over max_file_size: not scanned (on_oversize applies)
+    limits,        ///< scanned up to a limit inside it (archive depth, file count...): `reason`
+                   ///< names it; nothing found before the limit (on_limits applies)
     allowlisted,   ///< skipped by the allowlist
     not_scanned,   ///< scanning disabled
   };
   Status status = Status::error;
   std::string virus;   ///< signature name when infected
   std::string reason;  ///< detail for error / limits
+  /// error only: the scanner itself failed (no signatures, clamd unreachable), so the fault is
+  /// not this message's and it is retried on every poll without back-off.
+  bool scanner_fault = false;
   double seconds = 0;  ///< scan time
 };
 

@@ -42,9 +42,21 @@ struct Outcome {
     permanent,    ///< 5xx: antispam / bounce / postmaster per policy
     unreachable,  ///< connect refused, timeout, connection lost: leave it on the server
   };
+  /// Where the deciding reply came from.
+  enum class Stage {
+    session,  ///< connect, greeting, EHLO/LHLO, RSET: no verdict on the message
+    mail,     ///< MAIL FROM
+    rcpt,     ///< RCPT TO (a 4xx on any, or a 5xx on every recipient)
+    data,     ///< the DATA command or the end of DATA
+  };
   Status status = Status::unreachable;
+  Stage stage = Stage::session;
   Reply reply;                         ///< the reply that decided
-  std::vector<Reply> per_recipient;    ///< RCPT (and LMTP DATA) replies in recipient order
+  /// The final reply for each recipient, in envelope order, once the transaction reached the
+  /// RCPT stage (empty before): the RCPT reply of a refused recipient; for an accepted one the
+  /// end-of-DATA reply (LMTP: its own). An accepted recipient that never got the message (the
+  /// transaction was abandoned, or the connection was lost before its reply) has code 0.
+  std::vector<Reply> per_recipient;
 };
 
 struct ClientSettings {
@@ -101,7 +113,7 @@ class Transport {
 ///   that of the end of DATA, with every refusal in per_recipient for the caller to act on.
 /// - LMTP: one reply per accepted recipient after DATA: delivered when all are 2xx, temporary
 ///   when any is 4xx, else permanent. per_recipient holds those DATA replies (RCPT replies for
-///   refused recipients).
+///   refused recipients); the caller decides per recipient (app/route.hpp).
 /// - A message over the server's advertised SIZE is refused locally: permanent, code 552.
 /// - A malformed reply (garbage, a line over 2048 octets, mixed codes) -> unreachable with reply
 ///   text "malformed reply"; a timeout or lost connection -> unreachable; the connection is
@@ -183,6 +195,9 @@ struct ReportFacts {
   std::string release_command;   ///< e.g. "clamfetch --release ID"
   std::string postmaster;
   std::string version;       ///< clamfetch version
+  /// Attach the original's header only (the MTA refused the whole report: too big); the text
+  /// then points to the quarantine, which holds the original.
+  bool headers_only = false;
 };
 
 /// A complete MIME message (From/To postmaster, Subject "[clamfetch] virus <name> in mail
@@ -194,11 +209,29 @@ std::string build_report(const ReportFacts& facts, std::string_view original);
 /// DSN-style bounce to the sender (bouncemail = true): the MTA's reply and the original.
 struct RefusalFacts {
   std::string key, sender, postmaster, reporting_host, version;
-  std::vector<std::string> recipients;
-  Reply reply;
+  std::vector<std::string> recipients;   ///< the refused recipients only
+  Reply reply;                           ///< the first refusal
+  std::vector<Reply> replies;            ///< each recipient's refusal (empty: `reply` for all)
   std::time_t when = 0;
+  /// The postmaster notice attaches the original's header only: the original is kept in the
+  /// quarantine as `quarantine_id` (release with `release_command`). The bounce attaches
+  /// headers only past 50000 octets in any case (the sender has the original).
+  bool headers_only = false;
+  std::string quarantine_id, release_command;
 };
 std::string build_refusal_notice(const RefusalFacts& facts, std::string_view original);
 std::string build_bounce(const RefusalFacts& facts, std::string_view original);
+
+/// Facts about a message that failed the same way on several polls (deferred again and again).
+struct DeferralFacts {
+  std::string key, account, sender, subject, message_id, postmaster, reporting_host, version;
+  std::vector<std::string> recipients;
+  std::string reason;            ///< why it was not handed on, the last time
+  unsigned attempts = 0;
+  std::time_t first = 0, next = 0, when = 0;
+  std::string remedy;            ///< what resolves it (a setting or a command)
+};
+/// A short text notice to the postmaster (no attachment: the message is still on the server).
+std::string build_deferral_notice(const DeferralFacts& facts);
 
 }  // namespace clamfetch::deliver

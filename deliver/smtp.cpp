@@ -44,6 +44,22 @@ Outcome failure(Outcome::Status status, Reply reply) {
   return out;
 }
 
+// A refusal decided here, before MAIL FROM is sent: it stands for the MTA's MAIL FROM reply
+// (the same as a server refusing SIZE= there), so the whole message is refused.
+Outcome local_refusal(Reply reply) {
+  Outcome out = failure(Outcome::Status::permanent, std::move(reply));
+  out.stage = Outcome::Stage::mail;
+  return out;
+}
+
+// The accepted recipients did not get the message: their entries say so (code 0), so the
+// caller retries them rather than counting them as delivered.
+void mark_unsent(Outcome& out, const std::vector<std::size_t>& accepted, const std::string& why) {
+  for (std::size_t i : accepted) {
+    if (i < out.per_recipient.size()) out.per_recipient[i] = Reply{0, why};
+  }
+}
+
 // A refusal of MAIL, RCPT or DATA: 4xx temporary, 5xx permanent; a positive reply where a
 // refusal was inferred, or a code out of place, is a protocol failure (unreachable).
 Outcome::Status refusal_status(int code) {
@@ -332,12 +348,14 @@ bool SmtpTransport::envelope_replies(const std::vector<std::string>& commands,
 bool SmtpTransport::accept_envelope(const std::vector<Reply>& replies, Outcome& out,
                                     std::vector<std::size_t>& accepted) {
   const Reply& mail = replies.front();
-  out.per_recipient.assign(replies.begin() + 1, replies.end());
   if (!is_2xx(mail)) {
     out.status = refusal_status(mail.code);
+    out.stage = Outcome::Stage::mail;
     out.reply = mail;
     return false;
   }
+  out.per_recipient.assign(replies.begin() + 1, replies.end());
+  out.stage = Outcome::Stage::rcpt;
   const Reply* first_4xx = nullptr;
   const Reply* first_refusal = nullptr;
   for (std::size_t i = 0; i < out.per_recipient.size(); ++i) {
@@ -353,6 +371,8 @@ bool SmtpTransport::accept_envelope(const std::vector<Reply>& replies, Outcome& 
     const Reply& decisive = first_4xx != nullptr ? *first_4xx : *first_refusal;
     out.status = refusal_status(decisive.code);
     out.reply = decisive;
+    mark_unsent(out, accepted, "not sent: another recipient was deferred (" +
+                                   std::to_string(decisive.code) + ")");
     return false;
   }
   return true;
@@ -364,19 +384,33 @@ void SmtpTransport::finish_data(const DataSection& wire, const std::vector<std::
                                 Outcome& out) {
   trace('>', "(" + std::to_string(wire.size()) + " octets of message data)");
   std::string error;
+  out.stage = Outcome::Stage::data;
   last_io_ = wire.write(*conn_, settings_.timeout_seconds, error, [this] { return before_end_of_data(); });
   if (last_io_ != Io::ok) {
-    out = failure(Outcome::Status::unreachable, Reply{0, error});
+    out.status = Outcome::Status::unreachable;
+    out.reply = Reply{0, error};
+    mark_unsent(out, accepted, "not sent: " + error);
     drop();
     return;
   }
   std::size_t expected = lmtp() ? accepted.size() : 1;
   Outcome verdict;
+  verdict.stage = Outcome::Stage::data;
   verdict.per_recipient = out.per_recipient;
+  // Until its own reply came, an accepted recipient may or may not have the message.
+  mark_unsent(verdict, accepted, "no reply after the end of DATA");
   for (std::size_t i = 0; i < expected; ++i) {
     Reply reply;
-    if (!get(reply, out)) return;  // lost after DATA: unreachable; the message stays
+    if (!get(reply, out)) {
+      // Lost after DATA: unreachable, the message stays; LMTP recipients that already
+      // answered keep their replies, so that a retry does not give them a second copy.
+      verdict.status = Outcome::Status::unreachable;
+      verdict.reply = out.reply;
+      out = std::move(verdict);
+      return;
+    }
     if (lmtp()) verdict.per_recipient[accepted[i]] = reply;
+    else for (std::size_t a : accepted) verdict.per_recipient[a] = reply;
     Outcome::Status status = is_2xx(reply) ? Outcome::Status::delivered
                                            : refusal_status(reply.code);
     // The worst reply decides: a code out of place, then 4xx, then 5xx, then 2xx.
@@ -431,8 +465,13 @@ SmtpTransport::Attempt SmtpTransport::transaction(const Envelope& envelope,
   if (!go) return attempt;
   if (data.code != 354) {
     out.status = refusal_status(data.code);
+    out.stage = Outcome::Stage::data;
     out.reply = data;
-    if (out.status == Outcome::Status::unreachable) drop();
+    for (std::size_t a : accepted) out.per_recipient[a] = data;
+    if (out.status == Outcome::Status::unreachable) {
+      mark_unsent(out, accepted, "not sent: DATA answered " + std::to_string(data.code));
+      drop();
+    }
     return attempt;
   }
   finish_data(wire, accepted, out);
@@ -441,12 +480,11 @@ SmtpTransport::Attempt SmtpTransport::transaction(const Envelope& envelope,
 
 Outcome SmtpTransport::send(const Envelope& envelope, std::span<const std::string_view> parts) {
   if (envelope.recipients.empty()) {
-    return failure(Outcome::Status::permanent, Reply{554, "5.5.1 no recipients (local check)"});
+    return local_refusal(Reply{554, "5.5.1 no recipients (local check)"});
   }
   if (!valid_address(envelope.sender) ||
       !std::all_of(envelope.recipients.begin(), envelope.recipients.end(), valid_address)) {
-    return failure(Outcome::Status::permanent,
-                   Reply{553, "5.1.3 invalid characters in an address (local check)"});
+    return local_refusal(Reply{553, "5.1.3 invalid characters in an address (local check)"});
   }
   if (conn_ && settings_.batchlimit > 0 && messages_on_connection_ >= settings_.batchlimit) {
     close();
@@ -460,10 +498,9 @@ Outcome SmtpTransport::send(const Envelope& envelope, std::span<const std::strin
       if (!conn_) return opened;
     }
     if (ext_.size && ext_.size_max > 0 && wire.size() > ext_.size_max) {
-      return failure(Outcome::Status::permanent,
-                     Reply{552, "5.3.4 message size " + std::to_string(wire.size()) +
-                                    " exceeds the MTA's limit " +
-                                    std::to_string(ext_.size_max) + " (local check)"});
+      return local_refusal(Reply{552, "5.3.4 message size " + std::to_string(wire.size()) +
+                                          " exceeds the MTA's limit " +
+                                          std::to_string(ext_.size_max) + " (local check)"});
     }
     Attempt attempt = transaction(envelope, wire, eightbit, reused);
     if (!attempt.retry) return attempt.outcome;

@@ -91,6 +91,7 @@ void describe_scan(std::ostringstream& out, const Scan& scan) {
       << "on_infected = " << kInfected[static_cast<int>(scan.on_infected)] << "\n"
       << "on_fail = " << kFail[static_cast<int>(scan.on_fail)] << "\n"
       << "on_oversize = " << kOversize[static_cast<int>(scan.on_oversize)] << "\n"
+      << "on_limits = " << kOversize[static_cast<int>(scan.on_limits)] << "\n"
       << "add_header = " << kHeader[static_cast<int>(scan.add_header)] << "\n"
       << "report_hostname = " << (scan.report_hostname.empty() ? "(this host)" : scan.report_hostname) << "\n"
       << "virus_action = " << (scan.virus_action.empty() ? "(none)" : scan.virus_action) << "\n"

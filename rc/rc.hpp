@@ -17,6 +17,7 @@ enum class TlsMode { implicit, starttls, none };
 enum class OnInfected { quarantine, accept, discard };
 enum class OnFail { defer, accept };
 enum class OnOversize { accept, defer, quarantine };
+enum class OnLimits { accept, defer, quarantine };
 enum class AddHeader { no, add, replace };
 enum class LogDetail { off, basic, full };
 
@@ -53,6 +54,9 @@ struct Scan {
   OnInfected on_infected = OnInfected::quarantine;
   OnFail on_fail = OnFail::defer;
   OnOversize on_oversize = OnOversize::accept;
+  /// A limit reached inside a message (Heuristics.Limits.Exceeded.*): clamd's default is to
+  /// call it clean, so accept delivers it marked "Clean (limits exceeded: ...)".
+  OnLimits on_limits = OnLimits::accept;
   AddHeader add_header = AddHeader::replace;
   std::string report_hostname;   ///< empty: this host's name
   std::string virus_action;
@@ -77,7 +81,9 @@ struct User {
   unsigned fetchlimit = 0;        ///< 0 = none
   unsigned batchlimit = 0;        ///< 0 = none
   int timeout = 300;              ///< seconds
-  std::vector<int> antispam{571, 550, 501, 554};
+  /// MAIL FROM reply codes meaning "spam, drop it" (fetchmail -Z). Never applied to RCPT or
+  /// DATA replies, and empty by default: a refusal is bounced or sent to the postmaster.
+  std::vector<int> antispam;
   MtaTarget smtphost;
 };
 

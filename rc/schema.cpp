@@ -14,7 +14,7 @@ const std::vector<std::string_view> kGlobalKeys{"postmaster", "bouncemail", "sys
 
 const std::vector<std::string_view> kScanKeys{
     "enabled",        "database",       "clamd",           "max_file_size", "max_scan_size",
-    "on_infected",    "on_fail",        "on_oversize",     "add_header",    "report_hostname",
+    "on_infected",    "on_fail",        "on_oversize",     "on_limits",     "add_header",    "report_hostname",
     "virus_action",   "quarantine_dir", "quarantine_keep", "log_infected",  "log_clean",
     "allowlist",      "whitelist",      "allowlist_file",  "scan_timeout"};
 
@@ -84,6 +84,7 @@ bool read_scan_key(Checker& check, const Member& m, Scan& scan) {
   else if (k == "on_infected") set_choice(check.choice(m, {"quarantine", "accept", "discard"}), scan.on_infected);
   else if (k == "on_fail") set_choice(check.choice(m, {"defer", "accept"}), scan.on_fail);
   else if (k == "on_oversize") set_choice(check.choice(m, {"accept", "defer", "quarantine"}), scan.on_oversize);
+  else if (k == "on_limits") set_choice(check.choice(m, {"accept", "defer", "quarantine"}), scan.on_limits);
   else if (k == "add_header") set_choice(check.choice(m, {"no", "add", "replace"}), scan.add_header);
   else if (k == "report_hostname") set(check.string(m), scan.report_hostname);
   else if (k == "virus_action") set(check.string(m), scan.virus_action);

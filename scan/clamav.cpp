@@ -45,7 +45,11 @@ class ClamavScanner final : public Scanner {
       return oversize_verdict(message.size(), settings_.max_file_size);
     }
     const cl_engine* engine = engine_for_scan();
-    if (engine == nullptr) return error_verdict(load_error());
+    if (engine == nullptr) {
+      Verdict v = error_verdict(load_error());
+      v.scanner_fault = true;
+      return v;
+    }
     return scan_with(engine, message);
   }
 

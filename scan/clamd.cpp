@@ -99,7 +99,9 @@ class ClamdScanner final : public Scanner {
       log_.warning("scan: clamd " + text + ": " + reply.error().text);
       failures.push_back(text + ": " + reply.error().text);
     }
-    return error_verdict("clamd unreachable: " + join(failures), seconds_since(start));
+    Verdict v = error_verdict("clamd unreachable: " + join(failures), seconds_since(start));
+    v.scanner_fault = true;
+    return v;
   }
 
   std::string engine_version() const override {

@@ -61,11 +61,11 @@ class Scanner {
 /// - a signature found: Status::infected, `virus` the signature name (databases without a
 ///   signature file come back with ".UNOFFICIAL" appended);
 /// - limits exceeded inside the message (archive too deep, too many files, an inner file over
-///   max_file_size; libclamav's "Heuristics.Limits.Exceeded.*"): Status::error with reason
-///   "limits exceeded: <name>", so on_fail applies and the header says Unscanned — never
-///   silently clean, and not infected either;
+///   max_file_size; libclamav's "Heuristics.Limits.Exceeded.*"): Status::limits with reason
+///   "limits exceeded: <name>", so on_limits applies (clamd's default: clean) and the header
+///   says which limit — never silently clean, and not infected either;
 /// - no database, an empty directory, 0 signatures, a corrupt file, a clamd that is down:
-///   Status::error with the reason. libclamav loads once: a failed load is remembered and
+///   Status::error with the reason, and scanner_fault set (no message is to blame). libclamav loads once: a failed load is remembered and
 ///   every later scan of this scanner returns the same error.
 ///
 /// Test-only crash switch (the reliability tests' "poison message"): when the environment

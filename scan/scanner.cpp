@@ -36,7 +36,7 @@ Verdict finding(std::string name, double seconds) {
   Verdict v;
   v.seconds = seconds;
   if (is_limits_name(name)) {
-    v.status = Verdict::Status::error;
+    v.status = Verdict::Status::limits;
     v.reason = "limits exceeded: " + name;
     return v;
   }

@@ -45,6 +45,9 @@ std::string status_header(const Verdict& verdict) {
     case Verdict::Status::clean: return "Clean";
     case Verdict::Status::infected: return single_line("Infected (" + verdict.virus + ")");
     case Verdict::Status::oversize: return "Unscanned (too large)";
+    // clamd's default (AlertExceedsMax no) calls such a file clean; the header says why it
+    // is only partly scanned.
+    case Verdict::Status::limits: return single_line("Clean (" + verdict.reason + ")");
     case Verdict::Status::error:
       return single_line("Unscanned (" + (verdict.reason.empty() ? "scan error" : verdict.reason) +
                          ")");

@@ -142,8 +142,8 @@ TEST_CASE("Postfix answering 5xx: with bouncemail = false the original goes to t
   auto ids = seed(servers, "permfail", 3, 2000);
   std::string rc = user.standard_rc("pop3", "implicit", "", "bouncemail = false\n");
   rc.replace(rc.find("virtualuser1@example.com"), 24, "nosuchuser@example.com");
-  // 550 is one of fetchmail's default antispam codes (dropped): take them out, so the
-  // refusal is a refusal.
+  // antispam = [] is the default now; written out, it must change nothing (antispam is for
+  // MAIL FROM only).
   rc.replace(rc.find("timeout = 20\n"), 0, "antispam = []\n");
   user.write_rc(rc);
 

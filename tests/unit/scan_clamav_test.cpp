@@ -151,7 +151,7 @@ TEST_CASE("a message over max_file_size is not scanned and loads nothing") {
   CHECK(scanner->loaded());
 }
 
-TEST_CASE("limits exceeded inside a message are an error, never clean") {
+TEST_CASE("limits exceeded inside a message are their own verdict, never plain clean") {
   TempTree tmp;
   Log log;
   auto settings = settings_for(corpus::signatures_dir(), tmp);
@@ -163,7 +163,7 @@ TEST_CASE("limits exceeded inside a message are an error, never clean") {
                                {"c.bin", corpus::random_bytes(rng, 3000)}});
   Verdict v = scanner->scan(corpus::mixed_message("limits", {corpus::attachment("application/zip", "z.zip", z)}));
   INFO(describe(v));
-  CHECK(v.status == Verdict::Status::error);
+  CHECK(v.status == Verdict::Status::limits);
   CHECK(v.reason.rfind("limits exceeded: Heuristics.Limits.Exceeded", 0) == 0);
 }
 

@@ -19,7 +19,7 @@ TEST_CASE("clamd replies to verdicts") {
 
   // clamd with AlertExceedsMax: a limit inside the message is not "infected" and not clean.
   Verdict limits = parse_instream_reply("stream: Heuristics.Limits.Exceeded.MaxFileSize FOUND", 0);
-  CHECK(limits.status == Verdict::Status::error);
+  CHECK(limits.status == Verdict::Status::limits);
   CHECK(limits.reason == "limits exceeded: Heuristics.Limits.Exceeded.MaxFileSize");
 
   Verdict error = parse_instream_reply("INSTREAM size limit exceeded. ERROR", 0);

@@ -27,6 +27,9 @@ TEST_CASE("status header values") {
   CHECK(scan::status_header(verdict(Verdict::Status::oversize)) == "Unscanned (too large)");
   CHECK(scan::status_header(verdict(Verdict::Status::error, {}, "limits exceeded: Heuristics.Limits.Exceeded.MaxScanSize")) ==
         "Unscanned (limits exceeded: Heuristics.Limits.Exceeded.MaxScanSize)");
+  // clamd's default: a file scanned up to a limit is clean; the header says it was a limit.
+  CHECK(scan::status_header(verdict(Verdict::Status::limits, {}, "limits exceeded: Heuristics.Limits.Exceeded.MaxScanSize")) ==
+        "Clean (limits exceeded: Heuristics.Limits.Exceeded.MaxScanSize)");
   CHECK(scan::status_header(verdict(Verdict::Status::error)) == "Unscanned (scan error)");
   CHECK(scan::status_header(verdict(Verdict::Status::allowlisted)) == "Unscanned (allowlisted)");
 }
