@@ -61,7 +61,7 @@ TEST_CASE("oversize mail follows on_oversize") {
   CHECK(route(verdict(S::oversize), p) == Route::divert);
 }
 
-TEST_CASE("limits reached inside a message follow on_limits; clamd's default delivers") {
+TEST_CASE("limits reached inside a message follow on_limits, and clamd's default delivers") {
   rc::Scan p;
   CHECK(route(verdict(S::limits), p) == Route::deliver);
   p.on_limits = rc::OnLimits::defer;
