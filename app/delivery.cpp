@@ -261,7 +261,7 @@ Result Handler::deliver_clean(const Job& job, const Verdict& verdict) {
       r.result = decision.delivered.empty() ? "deferred" : "partly delivered, deferred";
       r.accepted_now = decision.delivered;
       r.error = make_error(Kind::mta, Scope::message,
-                           "MTA " + user.smtphost.text + " did not accept " + job.message.key +
+                           "MTA " + user.smtphost.text + " did not accept the message " + job.message.key +
                                (decision.delivered.empty() ? "" : " for every recipient") + ": " +
                                reply_text(outcome.reply) + ", left on the server");
       return r;

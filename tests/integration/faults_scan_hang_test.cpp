@@ -112,10 +112,13 @@ void hang_trial(const std::string& protocol) {
   CHECK((second.result.exit_code == 0 || second.result.exit_code == 23));
   CHECK(contains(second.result.err, "hung in an earlier run (longer than scan_timeout)"));
   CHECK(contains(second.result.err, "scan hung on this message in an earlier run"));
+  CHECK(contains(second.result.err, "deferred 1 time, next attempt at"));
+  // The failure is the message's own: it is not fetched again at once (back-off, issue 15
+  // defect 7), so the third run finds nothing to do.
   auto third = run_armed(servers, user);
   INFO(third.result.err);
-  CHECK(third.result.exit_code == 23);
-  CHECK(contains(third.result.err, "scan hung on this message in an earlier run"));
+  CHECK(third.result.exit_code == 1);
+  CHECK_FALSE(contains(third.result.err, "scan hung on this message in an earlier run"));
   servers.wait_queue_empty();
   auto counts = count_message_ids(servers.delivered("virtualuser1"));
   CHECK(counts.size() == 5);
