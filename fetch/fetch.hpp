@@ -58,6 +58,7 @@ struct MessageRef {
   uint32_t number = 0;       ///< POP3 message number / IMAP sequence number
   std::string uid;           ///< POP3 UIDL / IMAP UID (decimal)
   uint64_t size = 0;         ///< octets as the server reports them
+  uint32_t uidvalidity = 0;  ///< the folder's UIDVALIDITY when listed (IMAP); 0 for POP3
 };
 
 struct FolderListing {

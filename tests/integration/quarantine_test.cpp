@@ -170,6 +170,49 @@ TEST_CASE("killed right after the report 2xx - the next run only acknowledges") 
   CHECK(ids_in(user.clamfetch({"--quarantine"}).out).size() == 1);
 }
 
+TEST_CASE("after a UIDVALIDITY reset another infected message with the same UID and size is quarantined too") {
+  MailServers servers;
+  ClamfetchUser user(servers);
+  std::string first = infected_message("reuse-a@q");
+  std::string second = infected_message("reuse-b@q");
+  REQUIRE(first.size() == second.size());
+  REQUIRE(first != second);
+  servers.seed("pop3userid1", first);
+  user.write_rc(user.standard_rc("imap"));
+  auto run1 = user.clamfetch({"-v"});
+  INFO(run1.err);
+  REQUIRE(run1.exit_code == 0);
+  servers.wait_queue_empty();
+  REQUIRE(servers.delivered("postmaster").size() == 1);
+  REQUIRE(servers.remote_messages("pop3userid1").empty());
+
+  // The mailbox is rebuilt (a restore, a migration): Dovecot loses its UID list and indexes,
+  // gives the folder a new UIDVALIDITY and numbers from UID 1 again.
+  std::string maildir = servers.dir() + "/remote/pop3userid1";
+  std::size_t removed = 0;
+  for (const auto& entry : fs::directory_iterator(maildir)) {
+    std::string name = entry.path().filename().string();
+    if (name == "dovecot-uidlist" || name.rfind("dovecot.index", 0) == 0) removed += fs::remove(entry.path());
+  }
+  REQUIRE(removed > 0);
+  servers.seed("pop3userid1", second);
+
+  auto run2 = user.clamfetch({"-v"});
+  INFO(run2.err);
+  CHECK(run2.exit_code == 0);
+  CHECK(contains(run2.err, "UIDVALIDITY"));  // clamfetch saw the reset: same UID, new folder
+  CHECK_FALSE(contains(run2.err, "already quarantined"));
+  servers.wait_queue_empty();
+  auto reports = servers.delivered("postmaster");
+  REQUIRE(reports.size() == 2);
+  CHECK(count_with(reports, "reuse-b@q") == 1);
+  auto ids = ids_in(user.clamfetch({"--quarantine"}).out);
+  CHECK(ids.size() == 2);
+  int stored_second = 0;
+  for (const auto& id : ids) stored_second += contains(user.clamfetch({"--quarantine-show", id}).out, "<reuse-b@q>");
+  CHECK(stored_second == 1);
+}
+
 TEST_CASE("quarantine_keep expires old entries and only those") {
   MailServers servers;
   ClamfetchUser user(servers);
