@@ -114,9 +114,14 @@ int scan_files(const rc::Config& config, const std::string& state_dir, const Opt
 }
 
 int quit_daemon(const std::string& state_dir) {
-  long pid = InstanceLock::holder(state_dir);
-  if (pid <= 0 || kill(static_cast<pid_t>(pid), 0) != 0) {
-    std::fprintf(stderr, "clamfetch: no other clamfetch is running\n");
+  // Only a pid that holds the lock is signalled: the file may name a process that died
+  // without cleaning up, and that pid may since belong to anything.
+  long pid = InstanceLock::running_pid(state_dir);
+  if (pid <= 0) {
+    long named = InstanceLock::holder(state_dir);
+    std::string stale = named > 0 ? " (the lock file names pid " + std::to_string(named) +
+                                        ", which does not hold the lock: not signalled)" : "";
+    std::fprintf(stderr, "clamfetch: no clamfetch daemon is running%s\n", stale.c_str());
     return 1;
   }
   kill(static_cast<pid_t>(pid), SIGTERM);

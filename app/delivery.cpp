@@ -370,6 +370,9 @@ Result Handler::divert(const Job& job, const Verdict& verdict) {
 
   QuarantineEntry entry{"", facts.scanned_at, job.account->name, m.key, m.uid, m.envelope_from,
                         m.recipients, facts.virus, m.data.size(), facts.message_id, facts.subject, false};
+  // Part of the entry's identity: the same UID and size after a UIDVALIDITY reset is
+  // another message (a POP3 UIDL reuse is told apart by the digest of the bytes alone).
+  entry.uidvalidity = job.ref.uidvalidity;
   auto stored = quarantine_.put(std::move(entry), m.data);
   if (!stored) return left_on_server(stored.error());
   if (stored->reported) return handed_on("already quarantined as " + stored->id);

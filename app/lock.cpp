@@ -43,9 +43,24 @@ Result<InstanceLock> InstanceLock::acquire(const std::string& state_dir) {
     return make_error(Kind::locked, Scope::run,
                       "another clamfetch (pid " + std::to_string(holder(state_dir)) + ") is running");
   }
-  InstanceLock lock(fd, path);
+  InstanceLock lock(fd);
   lock.update_pid();
   return lock;
+}
+
+long InstanceLock::running_pid(const std::string& state_dir) {
+  int fd = open(lock_path(state_dir).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  // The kernel's word on who holds the record lock (update_pid takes it). A pid file alone
+  // may name a process that died without cleaning up (SIGKILL, the watchdog's _exit) and
+  // whose pid now belongs to an unrelated process.
+  struct flock query {};
+  query.l_type = F_WRLCK;
+  query.l_whence = SEEK_SET;
+  bool held = fcntl(fd, F_GETLK, &query) == 0 && query.l_type != F_UNLCK;
+  close(fd);
+  long named = holder(state_dir);
+  return held && named > 0 && query.l_pid == named ? named : 0;
 }
 
 long InstanceLock::holder(const std::string& state_dir) {
@@ -58,6 +73,16 @@ long InstanceLock::holder(const std::string& state_dir) {
 }
 
 void InstanceLock::update_pid() {
+  // A record lock names its holder's pid (F_GETLK), which the flock cannot: -q checks it.
+  // Record locks are not inherited across fork, so the detached daemon takes its own here;
+  // the flock, inherited with the descriptor, keeps others out meanwhile. It waits (F_SETLKW)
+  // only for the parent it was forked from, which is exiting: no one else takes this lock
+  // without the flock.
+  struct flock whole {};
+  whole.l_type = F_WRLCK;
+  whole.l_whence = SEEK_SET;
+  while (fcntl(fd_, F_SETLKW, &whole) != 0 && errno == EINTR) {
+  }
   std::string pid = std::to_string(getpid()) + "\n";
   // No fsync: the pid only names the holder while it runs (for exit 8 and -q); after a crash
   // or a power cut the flock is gone and a stale pid is taken over anyway.
@@ -70,7 +95,8 @@ void InstanceLock::update_pid() {
 InstanceLock::~InstanceLock() {
   if (fd_ < 0) return;
   if (ftruncate(fd_, 0) != 0) { /* the lock is released below in any case */ }
-  unlink(path_.c_str());
+  // The file stays: unlinking it would let an instance that opened it just before lock the
+  // orphaned inode while the next one creates and locks a new file, and both would run.
   close(fd_);
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // One clamfetch per state directory: a pid file held with flock(). A lock left by a dead
-// process is free again (the kernel drops it), so a stale lock is simply taken over.
+// process is free again (the kernel drops it), so a stale lock is simply taken over. The file
+// is never removed (see the destructor); an empty or stale pid in it means nobody runs.
 
 #include <string>
 
@@ -13,10 +14,16 @@ class InstanceLock {
   /// Create the state directory (0700) if needed and take the lock.
   /// Errors: Kind::locked "another clamfetch (pid N) is running"; Kind::state.
   static Result<InstanceLock> acquire(const std::string& state_dir);
-  /// The pid recorded in the lock file of `state_dir`, or 0.
+  /// The pid recorded in the lock file of `state_dir`, or 0. Not verified: for messages.
+  /// Never call it in the process holding the lock (closing any descriptor of the file
+  /// drops that process's record lock).
   static long holder(const std::string& state_dir);
+  /// The pid of the clamfetch holding the lock of `state_dir`: the recorded pid, only when
+  /// the kernel confirms that this process holds the file's record lock; else 0. Does not
+  /// block. Same caveat as holder().
+  static long running_pid(const std::string& state_dir);
 
-  InstanceLock(InstanceLock&& other) noexcept : fd_(other.fd_), path_(std::move(other.path_)) { other.fd_ = -1; }
+  InstanceLock(InstanceLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
   InstanceLock& operator=(InstanceLock&&) = delete;
   ~InstanceLock();
 
@@ -24,9 +31,8 @@ class InstanceLock {
   void update_pid();
 
  private:
-  InstanceLock(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  explicit InstanceLock(int fd) : fd_(fd) {}
   int fd_;
-  std::string path_;
 };
 
 /// Create `dir` with mode 0700 (and parents) if missing. Errors: Kind::state.

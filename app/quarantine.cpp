@@ -1,6 +1,7 @@
 #include "app/quarantine.hpp"
 
 #include <dirent.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,7 +36,9 @@ std::string serialize(const QuarantineEntry& e) {
       << "size=" << e.size << "\n"
       << "message_id=" << one_line(e.message_id) << "\n"
       << "subject=" << one_line(e.subject) << "\n"
-      << "reported=" << (e.reported ? 1 : 0) << "\n";
+      << "reported=" << (e.reported ? 1 : 0) << "\n"
+      << "uidvalidity=" << e.uidvalidity << "\n"
+      << "sha256=" << e.sha256 << "\n";
   return out.str();
 }
 
@@ -51,6 +54,8 @@ void assign(QuarantineEntry& e, const std::string& name, const std::string& valu
   else if (name == "message_id") e.message_id = value;
   else if (name == "subject") e.subject = value;
   else if (name == "reported") e.reported = value == "1";
+  else if (name == "uidvalidity") e.uidvalidity = static_cast<uint32_t>(std::strtoul(value.c_str(), nullptr, 10));
+  else if (name == "sha256") e.sha256 = value;
 }
 
 Result<QuarantineEntry> parse(const std::string& id, const std::string& text, const std::string& path) {
@@ -68,6 +73,19 @@ Result<QuarantineEntry> parse(const std::string& id, const std::string& text, co
   return e;
 }
 
+std::string hex_sha256(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
+  std::string hex;
+  char pair[3];
+  for (unsigned int i = 0; i < length; ++i) {
+    std::snprintf(pair, sizeof pair, "%02x", digest[i]);
+    hex += pair;
+  }
+  return hex;
+}
+
 }  // namespace
 
 bool valid_quarantine_id(const std::string& id) {
@@ -76,19 +94,17 @@ bool valid_quarantine_id(const std::string& id) {
          });
 }
 
-std::string Quarantine::id_for(const std::string& key, uint64_t size) {
-  // FNV-1a over key and size: stable across runs, so a rerun finds its entry.
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&](unsigned char c) { h = (h ^ c) * 1099511628211ull; };
-  for (char c : key) mix(static_cast<unsigned char>(c));
-  for (int i = 0; i < 8; ++i) mix(static_cast<unsigned char>(size >> (8 * i)));
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return std::string(buf, 12);
+std::string Quarantine::id_for(const std::string& key, uint32_t uidvalidity, const std::string& sha256) {
+  // The id names the message itself, not just its place on the server: the same UID and size
+  // can come back with other bytes after a UIDVALIDITY reset or a reused UIDL. The key and
+  // UIDVALIDITY stay in, so that one message fetched from two places gets two entries.
+  std::string identity = key + '\n' + std::to_string(uidvalidity) + '\n' + sha256;
+  return hex_sha256(identity).substr(0, 12);
 }
 
 Result<QuarantineEntry> Quarantine::put(QuarantineEntry entry, std::string_view original) {
-  entry.id = id_for(entry.key, entry.size);
+  entry.sha256 = hex_sha256(original);
+  entry.id = id_for(entry.key, entry.uidvalidity, entry.sha256);
   if (auto existing = facts(entry.id); existing) return existing;
   if (auto made = ensure_private_dir(dir_); !made) return made.error();
   // The original first: an entry whose facts exist always has its message.

@@ -27,17 +27,22 @@ struct QuarantineEntry {
   std::string message_id;
   std::string subject;
   bool reported = false;          ///< the postmaster's report was accepted by the MTA
+  uint32_t uidvalidity = 0;       ///< IMAP folder's UIDVALIDITY when fetched; 0 for POP3
+  std::string sha256{};           ///< hex digest of the original (set by put)
 };
 
 class Quarantine {
  public:
   explicit Quarantine(std::string dir) : dir_(std::move(dir)) {}
 
-  /// The id a message key gets (stable, so that a rerun finds the entry again).
-  static std::string id_for(const std::string& key, uint64_t size);
+  /// The id of a message: stable for the same key, UIDVALIDITY and bytes, so that a rerun
+  /// finds the entry again; another message reusing the UID (a UIDVALIDITY reset, a reused
+  /// POP3 UIDL) gets another id. `sha256` is the hex digest of the original.
+  static std::string id_for(const std::string& key, uint32_t uidvalidity, const std::string& sha256);
 
-  /// Store the original and its facts (entry.id is set here). If the entry already exists
-  /// (a run killed before acknowledging), it is left as it is and returned. Errors: Kind::state.
+  /// Store the original and its facts (entry.id and entry.sha256 are set here). If the entry
+  /// already exists (the same message, from a run killed before acknowledging), it is left
+  /// as it is and returned. Errors: Kind::state.
   Result<QuarantineEntry> put(QuarantineEntry entry, std::string_view original);
   /// Note that the postmaster's report for `id` was accepted. Errors: Kind::state.
   Status mark_reported(const std::string& id);

@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/child_signals.hpp"
+
 namespace clamfetch::app {
 namespace {
 
@@ -58,6 +60,7 @@ void run_virus_action(const std::string& command, const deliver::ReportFacts& fa
   if (pid == 0) {
     int devnull = open("/dev/null", O_RDWR);
     if (devnull >= 0) { dup2(devnull, 0); dup2(devnull, 1); }
+    restore_default_signals();
     execvp(argv[0], argv.data());
     _exit(127);
   }

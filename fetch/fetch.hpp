@@ -62,6 +62,7 @@ struct MessageRef {
   uint64_t size = 0;         ///< octets as the server reports them
   bool seen = false;         ///< IMAP \Seen when listed (POP3 has no flags: false)
   bool deleted = false;      ///< IMAP \Deleted when listed (set by another client or by us)
+  uint32_t uidvalidity = 0;  ///< the folder's UIDVALIDITY when listed (IMAP); 0 for POP3
 };
 
 struct FolderListing {

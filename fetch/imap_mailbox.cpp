@@ -220,7 +220,7 @@ Status ImapSession::fetch_listing(FolderListing& listing) {
       listing.rejected.push_back(std::to_string(uid));
       continue;
     }
-    listing.messages.push_back(MessageRef{folder_, facts.seq, std::to_string(uid), facts.size});
+    listing.messages.push_back(MessageRef{folder_, facts.seq, std::to_string(uid), facts.size, listing.uidvalidity});
   }
   std::sort(listing.messages.begin(), listing.messages.end(),
             [](const MessageRef& a, const MessageRef& b) { return a.number < b.number; });

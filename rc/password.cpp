@@ -14,6 +14,7 @@
 #include <string_view>
 #include <thread>
 
+#include "core/child_signals.hpp"
 #include "rc/fd.hpp"
 #include "rc/rc.hpp"
 
@@ -43,6 +44,7 @@ std::vector<std::string> command_argv(const std::string& command) {
 /// Child side of fork: only async-signal-safe calls. Never returns.
 [[noreturn]] void exec_child(int out_fd, char* const* argv) {
   ::setpgid(0, 0);
+  restore_default_signals();
   int null_fd = ::open("/dev/null", O_RDONLY);
   if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
   ::dup2(out_fd, STDOUT_FILENO);

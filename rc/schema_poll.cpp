@@ -164,6 +164,48 @@ Poll read_poll(Checker& check, const Node& table, const User& defaults) {
   return poll;
 }
 
+/// Where each [[poll.user]] of a [[poll]] table starts, by username.
+std::map<std::string, Where> user_positions(const Node& table) {
+  std::map<std::string, Where> out;
+  for (const Member& m : table.members) {
+    if (m.key != "user" || m.value.type != Node::Type::array) continue;
+    for (const Node& item : m.value.items) {
+      for (const Member& field : item.members) {
+        if (field.key == "username" && field.value.type == Node::Type::string) {
+          out.emplace(field.value.text, item.where);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/// A user already seen in an earlier poll of the same server and protocol.
+struct Account {
+  unsigned line = 0;
+  uint16_t port = 0;
+};
+
+/// The UID store is named by protocol, user and server, not the port (so that a port change
+/// keeps what was delivered): two polls of one account on two ports would share one store
+/// and race on its temp file. Refused, naming both entries.
+void check_shared_accounts(Checker& check, const Node& table, const Poll& poll, uint16_t port,
+                           std::map<std::tuple<std::string, Protocol, std::string>, Account>& seen) {
+  auto where = user_positions(table);
+  for (const User& user : poll.users) {
+    auto at = where.find(user.username);
+    Where here = at != where.end() ? at->second : table.where;
+    auto [it, fresh] = seen.emplace(std::make_tuple(poll.server, poll.protocol, user.username),
+                                    Account{here.line, port});
+    if (fresh) continue;
+    check.error(here, "user " + quoted(user.username) + " of server " + quoted(poll.server) + " (" +
+                          protocol_name(poll.protocol) + ", port " + std::to_string(port) +
+                          ") is already polled at line " + std::to_string(it->second.line) + " (port " +
+                          std::to_string(it->second.port) + "): both would share one record of " +
+                          "delivered mail; poll each account once");
+  }
+}
+
 }  // namespace
 
 void read_polls(Checker& check, const Node& array, const User& defaults, std::vector<Poll>& polls) {
@@ -173,6 +215,7 @@ void read_polls(Checker& check, const Node& array, const User& defaults, std::ve
     return;
   }
   std::map<std::tuple<std::string, Protocol, uint16_t>, unsigned> first_line;
+  std::map<std::tuple<std::string, Protocol, std::string>, Account> accounts;
   for (const Node& table : array.items) {
     Poll poll = read_poll(check, table, defaults);
     uint16_t port = poll.port ? poll.port : default_port(poll.protocol, poll.tls);
@@ -183,6 +226,7 @@ void read_polls(Checker& check, const Node& array, const User& defaults, std::ve
                                    " is already at line " + std::to_string(it->second));
       continue;
     }
+    check_shared_accounts(check, table, poll, port, accounts);
     polls.push_back(std::move(poll));
   }
 }

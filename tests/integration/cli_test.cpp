@@ -93,6 +93,23 @@ TEST_CASE("rc errors exit 5 naming file, line and column - permissions exit 6") 
   CHECK_FALSE(fs::exists(dir.path / "uids"));
 }
 
+TEST_CASE("one account polled on two ports is refused at load: exit 5 naming both entries") {
+  TempDir dir;
+  std::string account = "  [[poll.user]]\n  username = \"u\"\n  password = \"p\"\n  is = \"u@example.com\"\n";
+  std::string rc = dir.write("two_ports.toml", "[[poll]]\nserver = \"pop.example.com\"\nport = 995\n" + account +
+                                                   "\n[[poll]]\nserver = \"pop.example.com\"\nport = 110\n" +
+                                                   "tls = \"starttls\"\n" + account);
+  auto checked = run_clamfetch({"--check-config", "-f", rc}, dir);
+  INFO(checked.err);
+  CHECK(checked.exit_code == 5);
+  CHECK(contains(checked.err, rc + ":13:3: user \"u\" of server \"pop.example.com\" (pop3, port 110) is already "
+                              "polled at line 4 (port 995)"));
+  // A run refuses it the same way, before touching the state directory.
+  auto ran = run_clamfetch({"-f", rc}, dir);
+  CHECK(ran.exit_code == 5);
+  CHECK_FALSE(fs::exists(dir.path / "uids"));
+}
+
 TEST_CASE("bad arguments exit 5 with a one-line error - --help and --version exit 0") {
   TempDir dir;
   auto bad = run_clamfetch({"--frobnicate"}, dir);

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -50,6 +51,33 @@ std::string id_of(const std::string& listing, const std::string& virus) {
 
 std::size_t count_with(const std::vector<std::string>& files, const std::string& needle) {
   return std::count_if(files.begin(), files.end(), [&](const auto& f) { return contains(f, needle); });
+}
+
+// Rebuilds a Dovecot Maildir's UID list the way a restore or migration does: the list and
+// indexes go, so numbering starts at UID 1 again. With `keep_uidvalidity` the new list keeps
+// the old UIDVALIDITY (POP3 UIDLs here are UID + UIDVALIDITY: the next message then reuses
+// the first UIDL); without it Dovecot picks a new UIDVALIDITY.
+void rebuild_uid_list(const std::string& maildir, bool keep_uidvalidity) {
+  std::string header = read_file(maildir + "/dovecot-uidlist");
+  header = header.substr(0, header.find('\n'));
+  std::smatch v;
+  REQUIRE(std::regex_search(header, v, std::regex(" (V[0-9]+) ")));
+  struct stat owner {};
+  REQUIRE(stat(maildir.c_str(), &owner) == 0);
+  for (const auto& entry : fs::directory_iterator(maildir)) {
+    std::string name = entry.path().filename().string();
+    if (name == "dovecot-uidlist" || name.rfind("dovecot.index", 0) == 0) fs::remove(entry.path());
+  }
+  if (!keep_uidvalidity) return;
+  std::string list = maildir + "/dovecot-uidlist";
+  std::ofstream(list) << "3 " << v[1] << " N1\n";
+  REQUIRE(chown(list.c_str(), owner.st_uid, owner.st_gid) == 0);
+}
+
+// The uid= of the first "delivery" log line in a -v run's stderr.
+std::string delivered_uid(const std::string& err) {
+  std::smatch m;
+  return std::regex_search(err, m, std::regex("delivery account=\\S+ uid=(\\S+) ")) ? m[1].str() : "";
 }
 
 }  // namespace
@@ -168,6 +196,55 @@ TEST_CASE("killed right after the report 2xx - the next run only acknowledges") 
   CHECK(servers.delivered("postmaster").size() == 1);
   CHECK(servers.remote_messages("pop3userid1").empty());
   CHECK(ids_in(user.clamfetch({"--quarantine"}).out).size() == 1);
+}
+
+// Runs `first`, then `second` (another infected message of the same size) after the UID list
+// was rebuilt: both must be quarantined and reported, whatever UID the second one gets.
+static void quarantine_both_across_rebuild(const std::string& protocol, bool keep_uidvalidity) {
+  MailServers servers;
+  ClamfetchUser user(servers);
+  std::string first = infected_message("reuse-a@q");
+  std::string second = infected_message("reuse-b@q");
+  REQUIRE(first.size() == second.size());
+  REQUIRE(first != second);
+  servers.seed("pop3userid1", first);
+  user.write_rc(user.standard_rc(protocol));
+  auto run1 = user.clamfetch({"-v"});
+  INFO(run1.err);
+  REQUIRE(run1.exit_code == 0);
+  servers.wait_queue_empty();
+  REQUIRE(servers.delivered("postmaster").size() == 1);
+  REQUIRE(servers.remote_messages("pop3userid1").empty());
+  // A run over the empty mailbox: the UID leaves clamfetch's store (as it does in real life
+  // long before a reuse), so only the quarantine could mistake the next message for this one.
+  REQUIRE(user.clamfetch({}).exit_code == 1);
+
+  rebuild_uid_list(servers.dir() + "/remote/pop3userid1", keep_uidvalidity);
+  servers.seed("pop3userid1", second);
+  auto run2 = user.clamfetch({"-v"});
+  INFO(run2.err);
+  CHECK(run2.exit_code == 0);
+  // Same UID (and for POP3 the very same UIDL), same size: the case the fix is about.
+  CHECK(delivered_uid(run2.err) == delivered_uid(run1.err));
+  CHECK_FALSE(contains(run2.err, "already quarantined"));
+  servers.wait_queue_empty();
+  auto reports = servers.delivered("postmaster");
+  REQUIRE(reports.size() == 2);
+  CHECK(count_with(reports, "reuse-b@q") == 1);
+  auto ids = ids_in(user.clamfetch({"--quarantine"}).out);
+  CHECK(ids.size() == 2);
+  int stored_second = 0;
+  for (const auto& id : ids) stored_second += contains(user.clamfetch({"--quarantine-show", id}).out, "<reuse-b@q>");
+  CHECK(stored_second == 1);
+  CHECK(servers.remote_messages("pop3userid1").empty());
+}
+
+TEST_CASE("IMAP UIDVALIDITY reset: another infected message with the same UID and size is quarantined too") {
+  quarantine_both_across_rebuild("imap", false);
+}
+
+TEST_CASE("POP3 UIDL reused: another infected message with the same UIDL and size is quarantined too") {
+  quarantine_both_across_rebuild("pop3", true);
 }
 
 TEST_CASE("quarantine_keep expires old entries and only those") {

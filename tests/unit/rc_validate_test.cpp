@@ -148,6 +148,19 @@ TEST_CASE("users, polls and duplicates", "[rc][validate]") {
         "t.toml:7:1: duplicate user \"u\" in poll \"pop.example.com\" (first at line 3)");
 }
 
+TEST_CASE("one account polled on two ports is refused: one UID store for both", "[rc][validate]") {
+  std::string second_port = "[[poll]]\nserver = \"pop.example.com\"\nport = 1995\n";
+  CHECK(error_of(with_user("", "") + second_port + "[[poll.user]]\nusername = \"u\"\npassword = \"q\"\n" +
+                 "is = \"w@example.com\"\n") ==
+        "t.toml:10:1: user \"u\" of server \"pop.example.com\" (pop3, port 1995) is already polled at "
+        "line 3 (port 995): both would share one record of delivered mail; poll each account once");
+  // Another user on the other port, or the same user over IMAP, has a store of its own.
+  CHECK(parse(with_user("", "") + second_port + "[[poll.user]]\nusername = \"v\"\npassword = \"q\"\n" +
+                  "is = \"w@example.com\"\n", "t.toml").ok());
+  CHECK(parse(with_user("", "") + "[[poll]]\nserver = \"pop.example.com\"\nprotocol = \"imap\"\n" +
+                  "[[poll.user]]\nusername = \"u\"\npassword = \"q\"\nis = \"w@example.com\"\n", "t.toml").ok());
+}
+
 TEST_CASE("fingerprint and allowlist formats", "[rc][validate]") {
   CHECK(error_of(with_user("fingerprint = \"AB:CD\"\n", "")) ==
         "t.toml:3:15: fingerprint must be \"SHA256:\" followed by 32 colon-separated hex pairs "
