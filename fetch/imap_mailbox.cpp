@@ -220,7 +220,9 @@ Status ImapSession::fetch_listing(FolderListing& listing) {
       listing.rejected.push_back(std::to_string(uid));
       continue;
     }
-    listing.messages.push_back(MessageRef{folder_, facts.seq, std::to_string(uid), facts.size, listing.uidvalidity});
+    MessageRef ref{folder_, facts.seq, std::to_string(uid), facts.size};
+    ref.uidvalidity = listing.uidvalidity;
+    listing.messages.push_back(ref);
   }
   std::sort(listing.messages.begin(), listing.messages.end(),
             [](const MessageRef& a, const MessageRef& b) { return a.number < b.number; });
