@@ -133,9 +133,10 @@ Message make_message(const rc::Poll& poll, const rc::User& user, const fetch::Me
 class AccountPoll {
  public:
   AccountPoll(const rc::Poll& poll, const rc::User& user, const std::string& state_dir,
-              DeliveryPool* pool, Log& log)
+              DeliveryPool* pool, Log& log, uint64_t run_timeout_seconds)
       : poll_(poll), user_(user), state_dir_(state_dir), pool_(pool), log_(log),
-        name_(account_name(poll, user)) {}
+        name_(account_name(poll, user)),
+        run_timeout_(static_cast<int>(run_timeout_seconds)) {}  // rc: at most 7 days
 
   /// With `kept` null: connect, poll, disconnect. Else poll over that open session and leave
   /// it open (IMAP IDLE); its deletions are committed by its next idle() or close().
@@ -153,6 +154,7 @@ class AccountPoll {
   Log& log_;
   std::string name_;
   std::vector<fetch::MessageRef> removed_;  // DELE / \Deleted accepted in this session
+  int run_timeout_;  ///< global.run_timeout, seconds
 };
 
 AccountOutcome AccountPoll::run(bool check_only, fetch::Session* kept) {
@@ -162,9 +164,13 @@ AccountOutcome AccountPoll::run(bool check_only, fetch::Session* kept) {
     out.error = store.error();
     return out;
   }
+  // global.run_timeout bounds all of this poll's talk with the server: a server trickling
+  // bytes holds neither this account nor (parallel = 1) the ones after it for ever.
+  Deadline run_deadline = Deadline::after(run_timeout_);
   std::unique_ptr<fetch::Session> own;
   if (kept == nullptr) {
     own = fetch::make_session(fetch_settings(poll_, user_), log_);
+    own->set_run_deadline(run_deadline);
     if (auto opened = own->open(); !opened) {
       out.error = opened.error();
       (void)own->close();
@@ -172,6 +178,7 @@ AccountOutcome AccountPoll::run(bool check_only, fetch::Session* kept) {
     }
   }
   fetch::Session& session = kept != nullptr ? *kept : *own;
+  if (kept != nullptr) kept->set_run_deadline(run_deadline);
   for (const auto& name : user_.folders) {
     auto done = folder(session, *store, name, check_only, out);
     if (!done) {
@@ -193,6 +200,7 @@ AccountOutcome AccountPoll::run(bool check_only, fetch::Session* kept) {
       if (auto forgot = store->forget(removed_); !forgot && !out.error) out.error = forgot.error();
     }
   }
+  if (kept != nullptr) kept->set_run_deadline(Deadline());  // IDLE waits on its own terms
   kill_point(KillPoint::before_save);
   if (auto saved = store->save(); !saved) out.error = saved.error();
   return out;
@@ -337,7 +345,7 @@ std::vector<std::pair<const rc::Poll*, const rc::User*>> Poller::accounts(const 
 int Poller::poll_account(const rc::Poll& poll, const rc::User& user, fetch::Session* session) {
   DeliveryPool pool(config_, scanner_.get(), allowlist_, quarantine_directory(config_, state_dir_), log_,
                     scan_guard_.get());
-  AccountPoll account(poll, user, state_dir_, &pool, log_);
+  AccountPoll account(poll, user, state_dir_, &pool, log_, config_.global.run_timeout_seconds);
   auto out = account.run(false, session);
   if (out.error) log_.error(out.error->text);
   return account_exit_code(out, false);
@@ -353,7 +361,8 @@ int Poller::poll_once(const PollOptions& options) {
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
     for (std::size_t i = next++; i < tasks.size(); i = next++) {
-      AccountPoll account(*tasks[i].poll, *tasks[i].user, state_dir_, &pool, log_);
+      AccountPoll account(*tasks[i].poll, *tasks[i].user, state_dir_, &pool, log_,
+                          config_.global.run_timeout_seconds);
       auto out = account.run(options.check_only);
       if (out.error) log_.error(out.error->text);
       tasks[i].code = account_exit_code(out, options.check_only);

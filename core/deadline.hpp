@@ -21,6 +21,12 @@ class Deadline {
     return d;
   }
 
+  /// Whichever of `a` and `b` comes first (a bound on top of another).
+  static Deadline earlier(const Deadline& a, const Deadline& b) { return a.at_ <= b.at_ ? a : b; }
+
+  /// True if this deadline comes strictly before `other`.
+  bool sooner_than(const Deadline& other) const { return at_ < other.at_; }
+
   bool never() const { return at_ == Clock::time_point::max(); }
   bool expired() const { return !never() && Clock::now() >= at_; }
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/deadline.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 
@@ -80,7 +81,9 @@ struct FolderListing {
 inline constexpr uint64_t kMaxMessageBytes = uint64_t{1} << 30;
 
 /// Called per retrieved message with its bytes (CRLF, dot-unstuffed) or a message-scoped
-/// error. Return false to stop retrieving.
+/// error, among them Kind::protocol for a body that cannot be the announced message (empty,
+/// or short: see fetch/retrieval.hpp), which must not be acknowledged. Return false to stop
+/// retrieving.
 using OnMessage = std::function<bool(const MessageRef&, Result<std::string>)>;
 
 /// Why Session::idle() returned.
@@ -104,7 +107,9 @@ class Session {
   virtual Result<FolderListing> list(const std::string& folder) = 0;
 
   /// Retrieve `refs` (all from the listed folder) in order, pipelined where the server
-  /// allows it. Session-fatal errors are returned; per-message ones go to on_message.
+  /// allows it. Session-fatal errors are returned; per-message ones go to on_message. Each
+  /// message must arrive within timeout + size / 10 KiB/s (message_seconds in
+  /// fetch/retrieval.hpp), else Kind::timeout and the session is ended.
   virtual Status retrieve(std::span<const MessageRef> refs, const OnMessage& on_message) = 0;
 
   /// Mark messages as handled: `remove` -> POP3 DELE / IMAP \Deleted; otherwise IMAP \Seen
@@ -113,6 +118,13 @@ class Session {
 
   /// Commit (expunge / QUIT) and disconnect. Safe to call after an error.
   virtual Status close() = 0;
+
+  /// Bounds all later network I/O of the session (open() included) by `deadline`, the poll's
+  /// global.run_timeout, on top of the per-read timeout and the per-message deadlines; once
+  /// it has passed, the operation under way fails with Kind::timeout (Scope::account) and
+  /// the session is broken, so nothing more is acknowledged. Deadline() lifts it (a kept
+  /// IMAP session between polls, so that IDLE is not cut short). Does not block.
+  virtual void set_run_deadline(const Deadline& deadline) { (void)deadline; }
 
   /// True when idle() can work: an IMAP server that announced IDLE (RFC 2177). Valid after
   /// open(); false for POP3.

@@ -78,9 +78,13 @@ Error ImapSession::fail(int code, std::string_view what) {
   bool timed_out = imap_ && imap_->imap_stream != nullptr && stream_timed_out(imap_->imap_stream);
   if (timed_out) code = MAILIMAP_ERROR_STREAM;
   const char* server_text = imap_ ? imap_->imap_response : nullptr;
+  bool by_deadline = timed_out && stream_deadline_passed(imap_->imap_stream);
   Error error = hostile() ? hostile_error(what)
-                          : session_error(code, settings_.account, what, timed_out,
-                                          settings_.timeout_seconds, server_text);
+                : by_deadline
+                    ? make_error(Kind::timeout, Scope::account,
+                                 prefix() + "poll ended by run_timeout (" + std::string(what) + ")")
+                    : session_error(code, settings_.account, what, timed_out,
+                                    settings_.timeout_seconds, server_text);
   drop_connection();
   state_ = State::broken;
   return error;
@@ -107,6 +111,11 @@ Error ImapSession::hostile_error(std::string_view what) const {
   return make_error(Kind::protocol, Scope::account,
                     prefix() + "server sent a line of over " + std::to_string(kMaxLineOctets) +
                         " octets" + during);
+}
+
+void ImapSession::set_run_deadline(const Deadline& deadline) {
+  run_deadline_ = deadline;
+  if (imap_ && imap_->imap_stream != nullptr) set_stream_deadline(imap_->imap_stream, deadline);
 }
 
 Status ImapSession::open() {
@@ -161,6 +170,7 @@ Status ImapSession::connect_stream() {
   }
   // Every byte from the server passes the guard before libetpan parses it.
   set_read_inspector(stream, [this](std::string_view data) { return guard_.accept(data); });
+  set_stream_deadline(stream, run_deadline_);
   return greet(stream);
 }
 

@@ -149,6 +149,7 @@ class ImapSession final : public Session {
   Status acknowledge(std::span<const MessageRef> refs, bool remove) override;
   Status close() override;
   bool can_idle() const override;
+  void set_run_deadline(const Deadline& deadline) override;
   Result<IdleEvent> idle(int max_seconds, int wake_fd) override;
 
  private:
@@ -167,6 +168,9 @@ class ImapSession final : public Session {
   // mailbox steps (imap_mailbox.cpp)
   Status fetch_listing(FolderListing& listing);
   Status fetch_chunk(std::span<const MessageRef> chunk);
+  /// Readies the body sink for `chunk` (sizes and UIDs in sequence order, body cap, message
+  /// deadline size) and returns its UIDs.
+  std::set<uint32_t> expect_chunk(std::span<const MessageRef> chunk);
   Status deliver_chunk(std::span<const MessageRef> chunk, const OnMessage& on_message,
                        bool& stop);
   Status expunge_deleted();
@@ -190,6 +194,8 @@ class ImapSession final : public Session {
                       std::size_t length, void* self) noexcept;
   void take_att(const AttFacts& facts);
   void reserve_next_body();
+  /// The deadline of the next body of the chunk being fetched (see message_deadline).
+  void start_message_deadline();
 
   /// Turn a failed libetpan call into an Error; session-fatal ones drop the connection.
   Error fail(int code, std::string_view what);
@@ -221,7 +227,10 @@ class ImapSession final : public Session {
   std::string body_;                      ///< Sink::bodies: the body being received
   std::map<uint32_t, std::string> bodies_;  ///< Sink::bodies: complete bodies by UID
   std::vector<uint64_t> expected_sizes_;  ///< Sink::bodies: announced sizes in arrival order
+  std::vector<std::string> expected_uids_;  ///< Sink::bodies: their UIDs
   std::size_t next_expected_ = 0;
+  uint64_t deadline_size_ = 0;            ///< Sink::bodies: size each message's deadline allows
+  Deadline run_deadline_;                 ///< global.run_timeout of the poll (set_run_deadline)
 };
 
 }  // namespace clamfetch::fetch::imap

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "fetch/imap_internal.hpp"
+#include "fetch/retrieval.hpp"
 #include "fetch/tls.hpp"
 
 namespace clamfetch::fetch::imap {
@@ -111,6 +112,7 @@ void ImapSession::take_att(const AttFacts& facts) {
     if (facts.uid != 0) bodies_[facts.uid] = std::move(body_);
     body_ = std::string();
     reserve_next_body();
+    start_message_deadline();
   }
 }
 
@@ -123,6 +125,16 @@ void ImapSession::reserve_next_body() {
     body_.reserve(static_cast<std::size_t>(std::min(expected_sizes_[next_expected_], kReserveCap)));
   } catch (const std::bad_alloc&) {
     // Growing as the bytes arrive still works, or fails in on_body.
+  }
+}
+
+// Each body of a chunk gets its own deadline from when the previous one completed. Bodies may
+// come in any order, so the deadline allows for the chunk's largest message: never less
+// than any message's own.
+void ImapSession::start_message_deadline() {
+  if (imap_ && imap_->imap_stream != nullptr) {
+    set_stream_deadline(imap_->imap_stream,
+                        message_deadline(deadline_size_, settings_.timeout_seconds, run_deadline_));
   }
 }
 
@@ -247,21 +259,25 @@ Status ImapSession::retrieve(std::span<const MessageRef> refs, const OnMessage& 
   return {};
 }
 
-Status ImapSession::fetch_chunk(std::span<const MessageRef> chunk) {
+std::set<uint32_t> ImapSession::expect_chunk(std::span<const MessageRef> chunk) {
   std::set<uint32_t> uids;
-  std::vector<std::pair<uint32_t, uint64_t>> by_number;  // (sequence number, size)
+  std::vector<const MessageRef*> by_number;
   for (const MessageRef& ref : chunk) {
     uint32_t uid = parse_uid(ref.uid);
     if (uid == 0 || !uids.insert(uid).second) continue;
-    by_number.emplace_back(ref.number, ref.size);
+    by_number.push_back(&ref);
   }
-  std::sort(by_number.begin(), by_number.end());
+  std::sort(by_number.begin(), by_number.end(),
+            [](const MessageRef* a, const MessageRef* b) { return a->number < b->number; });
   expected_sizes_.clear();
+  expected_uids_.clear();
   uint64_t largest = 0;
-  for (const auto& entry : by_number) {
-    expected_sizes_.push_back(entry.second);
-    largest = std::max(largest, entry.second);
+  for (const MessageRef* ref : by_number) {
+    expected_sizes_.push_back(ref->size);
+    expected_uids_.push_back(ref->uid);
+    largest = std::max(largest, ref->size);
   }
+  deadline_size_ = largest;
   // Bodies arrive in any order, so each is held to the largest announced size of the chunk.
   body_cap_ = std::min(largest, kMaxMessageBytes) * 2 + kBodySlack;
   body_over_cap_ = false;
@@ -269,18 +285,33 @@ Status ImapSession::fetch_chunk(std::span<const MessageRef> chunk) {
   body_ = std::string();
   next_expected_ = 0;
   callback_failed_ = false;
+  return uids;
+}
+
+Status ImapSession::fetch_chunk(std::span<const MessageRef> chunk) {
+  std::set<uint32_t> uids = expect_chunk(chunk);
   if (uids.empty()) return {};
 
   SetPtr set = uid_set(uids);
   FetchTypePtr type = fetch_uid_body();
   if (!set || !type) return out_of_memory(prefix());
   reserve_next_body();
+  start_message_deadline();
   clist* result = nullptr;
   sink_ = Sink::bodies;
   int r = mailimap_uid_fetch(imap_.get(), set.get(), type.get(), &result);
   sink_ = Sink::none;
   FetchListPtr owned(result);
   body_ = std::string();
+  bool by_deadline = stream_deadline_passed(imap_->imap_stream);
+  set_stream_deadline(imap_->imap_stream, run_deadline_);
+  if (by_deadline && !hostile()) {
+    bodies_.clear();
+    (void)fail(r, "UID FETCH BODY.PEEK[]");  // drops the session: it is out of step
+    std::size_t at = std::min(next_expected_, expected_uids_.size() - 1);
+    return deadline_error(settings_.account, run_deadline_, expected_uids_[at], deadline_size_,
+                          settings_.timeout_seconds);
+  }
   if (hostile()) {
     bodies_.clear();
     return fail(r, "UID FETCH BODY.PEEK[] of " + std::to_string(uids.size()) + " messages");
@@ -307,6 +338,12 @@ Status ImapSession::deliver_chunk(std::span<const MessageRef> chunk, const OnMes
       more = on_message(ref, make_error(Kind::server, Scope::message,
                                         prefix() + "server did not return message UID " +
                                             ref.uid + " of " + folder_));
+    } else if (std::string problem = imap_body_problem(ref.size, found->second.size());
+               !problem.empty()) {
+      // An empty body, or one that is not the size the server announced, is not the
+      // message: it stays on the server (RFC 3501: RFC822.SIZE is the size of BODY[]).
+      bodies_.erase(found);
+      more = on_message(ref, body_error(settings_.account, folder_, ref.uid, problem));
     } else {
       std::string body = std::move(found->second);
       bodies_.erase(found);

@@ -15,6 +15,7 @@
 
 #include "fetch/pop3_auth.hpp"
 #include "fetch/pop3_wire.hpp"
+#include "fetch/retrieval.hpp"
 #include "fetch/sessions.hpp"
 #include "fetch/tls.hpp"
 
@@ -74,8 +75,13 @@ class Pop3Session final : public Session {
   Status retrieve(std::span<const MessageRef> refs, const OnMessage& on_message) override;
   Status acknowledge(std::span<const MessageRef> refs, bool remove) override;
   Status close() override;
+  void set_run_deadline(const Deadline& deadline) override;
 
  private:
+  /// Reads the RETR reply and body of `ref` within its deadline. A refused RETR, or a body
+  /// that cannot be the announced message, is a message-scoped error; any other error is
+  /// session-fatal (the stream is out of step).
+  Result<std::string> read_message(const MessageRef& ref);
   Status connect();
   Status negotiate();
   Status start_tls();
@@ -91,6 +97,7 @@ class Pop3Session final : public Session {
   Error fail(Error error);
   void drop();
   int timeout() const { return settings_.timeout_seconds; }
+  mailstream* stream() const { return pop_ ? pop_->pop3_stream : nullptr; }
   std::string who() const { return settings_.username + " at " + settings_.server; }
 
   AccountSettings settings_;
@@ -104,7 +111,13 @@ class Pop3Session final : public Session {
   bool ready_ = false;         ///< authenticated, and the stream is in step
   std::size_t deletions_ = 0;  ///< DELEs the server accepted, committed by QUIT
   std::set<uint32_t> deleted_;  ///< their numbers: a later list() leaves them out
+  Deadline run_deadline_;       ///< global.run_timeout of the poll (set_run_deadline)
 };
+
+void Pop3Session::set_run_deadline(const Deadline& deadline) {
+  run_deadline_ = deadline;
+  set_stream_deadline(stream(), deadline);
+}
 
 Status Pop3Session::open() {
   if (pop_) return make_error(Kind::internal, Scope::account, "POP3 session opened twice");
@@ -144,6 +157,7 @@ Status Pop3Session::connect() {
   }
   mailpop3_set_timeout(pop_.get(), timeout());  // our transport applies it on every read
   wire_ = std::make_unique<Pop3Wire>(stream, settings_.account, log_, timeout());
+  set_stream_deadline(stream, run_deadline_);
   // From here the mailpop3 owns the stream, whatever mailpop3_connect returns.
   if (mailpop3_connect(pop_.get(), stream) == MAILPOP3_NO_ERROR) {
     wire_->trace_reply(true, pop_->pop3_response);
@@ -353,22 +367,44 @@ Status Pop3Session::retrieve(std::span<const MessageRef> refs, const OnMessage& 
     if (received == sent) break;  // stopped, and every reply is read
     if (Status s = wire_->flush(); !s) return fail(s.error());
     const MessageRef& ref = refs[received];
-    Result<Pop3Reply> reply = wire_->read_status();
-    if (!reply) return fail(reply.error());
-    Result<std::string> message = make_error(
-        Kind::server, Scope::message,
-        "RETR " + std::to_string(ref.number) + " refused: -ERR " + printable(reply->text));
-    if (reply->ok) {
-      auto size = static_cast<std::size_t>(ref.size);
-      message = wire_->read_body(size, size * 2 + (1u << 20));
-      if (!message) return fail(message.error());
-    }
+    Result<std::string> message = read_message(ref);
+    if (!message && message.error().scope != Scope::message) return fail(message.error());
     bytes_in_flight -= ref.size;
     ++received;
     // After a stop the replies already asked for are still read, to keep the stream in step.
     if (!stopped && !on_message(ref, std::move(message))) stopped = true;
   }
   return {};
+}
+
+Result<std::string> Pop3Session::read_message(const MessageRef& ref) {
+  // From its reply on, each message has its own deadline (timeout + size / 10 KiB/s): the
+  // per-read timeout alone lets a server trickling a byte a second hold the run for ever.
+  set_stream_deadline(stream(), message_deadline(ref.size, timeout(), run_deadline_));
+  Result<Pop3Reply> reply = wire_->read_status();
+  Result<std::string> message = reply ? Result<std::string>(std::string()) : reply.error();
+  if (reply && !reply->ok) {
+    message = make_error(Kind::server, Scope::message,
+                         "RETR " + std::to_string(ref.number) + " refused: -ERR " +
+                             printable(reply->text));
+  } else if (reply) {
+    auto size = static_cast<std::size_t>(ref.size);
+    message = wire_->read_body(size, size * 2 + (1u << 20));
+  }
+  bool stopped_by_deadline = stream_deadline_passed(stream());
+  set_stream_deadline(stream(), run_deadline_);
+  if (!message) {
+    if (stopped_by_deadline) {
+      return deadline_error(settings_.account, run_deadline_, ref.uid, ref.size, timeout());
+    }
+    return message;
+  }
+  // The stream is in step (the body ended with its "."), but an empty or grossly short body
+  // is not the message LIST announced: it stays on the server.
+  if (std::string problem = pop3_body_problem(ref.size, message->size()); !problem.empty()) {
+    return body_error(settings_.account, "INBOX", ref.uid, problem);
+  }
+  return message;
 }
 
 Status Pop3Session::dele_window(std::span<const MessageRef> refs, std::size_t& sent,

@@ -68,6 +68,10 @@ Error Pop3Wire::stream_failure(std::string_view during) const {
     return protocol_error("server sent a line of over " + std::to_string(kMaxLineOctets) +
                           " octets (" + std::string(during) + ")");
   }
+  if (stream_deadline_passed(stream_)) {
+    return make_error(Kind::timeout, Scope::account,
+                      "poll ended by run_timeout (" + std::string(during) + ")");
+  }
   if (stream_timed_out(stream_)) {
     return make_error(Kind::timeout, Scope::account,
                       "server did not answer within " + std::to_string(timeout_seconds_) +

@@ -90,6 +90,8 @@ struct Transport {
   bool line_too_long = false;      ///< over kMaxLineOctets without a LF: reads fail from now on
   ReadInspector inspector;         ///< may refuse what arrives (see set_read_inspector)
   bool refused = false;            ///< the inspector refused: reads fail from now on
+  Deadline limit;                  ///< absolute bound set by the session (set_stream_deadline)
+  bool limit_passed = false;       ///< the last failure was `limit`, not the per-read timeout
 };
 
 Transport* transport_of(mailstream_low* low) { return static_cast<Transport*>(low->data); }
@@ -134,14 +136,28 @@ ssize_t run_io(mailstream_low* low, short sock_events, SslOp ssl_op, SockOp sock
   Transport* t = transport_of(low);
   if (t->fd < 0) return -1;
   t->timed_out = false;
-  Deadline deadline = io_deadline(low);
+  t->limit_passed = false;
+  // The per-read timeout alone lets a server that sends a byte now and then hold us for
+  // ever: the session's absolute deadline (per message, per poll) bounds every call too,
+  // also one whose bytes are already there.
+  if (t->limit.expired()) {
+    t->timed_out = t->limit_passed = true;
+    return -1;
+  }
+  Deadline per_read = io_deadline(low);
+  // Decided here, not by expired() after poll(), which may wake a millisecond early.
+  bool limit_first = t->limit.sooner_than(per_read);
+  Deadline deadline = limit_first ? t->limit : per_read;
   for (;;) {
     short wait_for = sock_events;
     ssize_t n = attempt_io(t, ssl_op, sock_op, wait_for);
     if (n != -2) return n;
     if (wait_for == 0) continue;  // EINTR
     int ready = wait_fd(t->fd, wait_for, deadline);
-    if (ready == 0) t->timed_out = true;
+    if (ready == 0) {
+      t->timed_out = true;
+      t->limit_passed = limit_first;
+    }
     if (ready <= 0) return -1;
   }
 }
@@ -462,6 +478,7 @@ Status tls_upgrade(mailstream* stream, const std::string& host, const TlsSetting
   if (!low) return low.error();
   if (old->driver == &kDriver) {
     transport_of(*low)->inspector = std::move(transport_of(old)->inspector);
+    transport_of(*low)->limit = transport_of(old)->limit;
   }
   mailstream_set_low(stream, *low);
   mailstream_low_close(old);
@@ -488,6 +505,16 @@ void set_read_inspector(mailstream* stream, ReadInspector inspector) {
   if (low != nullptr && low->driver == &kDriver) {
     transport_of(low)->inspector = std::move(inspector);
   }
+}
+
+void set_stream_deadline(mailstream* stream, const Deadline& deadline) {
+  mailstream_low* low = stream != nullptr ? mailstream_get_low(stream) : nullptr;
+  if (low != nullptr && low->driver == &kDriver) transport_of(low)->limit = deadline;
+}
+
+bool stream_deadline_passed(mailstream* stream) {
+  mailstream_low* low = stream != nullptr ? mailstream_get_low(stream) : nullptr;
+  return low != nullptr && low->driver == &kDriver && transport_of(low)->limit_passed;
 }
 
 bool stream_line_too_long(mailstream* stream) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/deadline.hpp"
 #include "core/error.hpp"
 #include "fetch/fetch.hpp"
 
@@ -67,6 +68,17 @@ void set_read_inspector(mailstream* stream, ReadInspector inspector);
 /// tls_upgrade) failed because the peer stayed silent past the timeout. Lets a protocol
 /// turn libetpan's generic stream error into Kind::timeout.
 bool stream_timed_out(mailstream* stream);
+
+/// Bounds every later read and write on `stream` (one of ours) by `deadline` as well as by
+/// the per-read timeout: a server that keeps sending a byte now and then cannot hold a
+/// session for ever. Deadline() lifts the bound; it moves along with a tls_upgrade. A read
+/// or write the deadline stops fails (and so does every one after it until the deadline is
+/// moved), with stream_timed_out() and stream_deadline_passed() true.
+void set_stream_deadline(mailstream* stream, const Deadline& deadline);
+
+/// True if the last failed read or write on `stream` (one of ours) was stopped by the
+/// deadline of set_stream_deadline, not by the per-read timeout.
+bool stream_deadline_passed(mailstream* stream);
 
 /// Overwrites the unused part of `stream`'s write buffer (all of it after a flush) with
 /// zeros: after a login it still holds the octets last written - the password - until later

@@ -120,7 +120,8 @@ std::string describe(const Config& config) {
       << "logfile = " << (g.logfile.empty() ? "(none)" : g.logfile) << "\n"
       << "invisible = " << yes(g.invisible) << "\n"
       << "parallel = " << g.parallel << "\n"
-      << "smtp_sessions = " << g.smtp_sessions << "\n\n";
+      << "smtp_sessions = " << g.smtp_sessions << "\n"
+      << "run_timeout = " << g.run_timeout_seconds << "s\n\n";
   describe_scan(out, config.scan);
   return out.str();
 }

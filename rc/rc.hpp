@@ -39,6 +39,10 @@ struct Global {
   bool invisible = false;
   unsigned parallel = 1;         ///< accounts polled at once
   unsigned smtp_sessions = 4;    ///< MTA connections delivering at once
+  /// `run_timeout`: the longest one poll of one account may talk to its server (login,
+  /// listing, retrieval, acknowledging); then the account's poll ends, nothing acknowledged
+  /// that was not delivered, exit 7. 1 s to 7 days.
+  uint64_t run_timeout_seconds = 3600;
 };
 
 struct Scan {

@@ -10,7 +10,8 @@ namespace {
 constexpr int64_t kIntMax = std::numeric_limits<int>::max();
 
 const std::vector<std::string_view> kGlobalKeys{"postmaster", "bouncemail", "syslog",       "logfile",
-                                                "invisible",  "parallel",   "smtp_sessions"};
+                                                "invisible",  "parallel",   "smtp_sessions",
+                                                "run_timeout"};
 
 const std::vector<std::string_view> kScanKeys{
     "enabled",        "database",       "clamd",           "max_file_size", "max_scan_size",
@@ -19,6 +20,7 @@ const std::vector<std::string_view> kScanKeys{
     "allowlist",      "whitelist",      "allowlist_file",  "scan_timeout"};
 
 constexpr uint64_t kMaxScanTimeout = 86400;  // one day: beyond that the watchdog is pointless
+constexpr uint64_t kMaxRunTimeout = 7 * 86400;  // a week: a bound, not a way to disable it
 
 template <class T>
 void set(std::optional<T> value, T& out) {
@@ -70,6 +72,17 @@ void read_scan_timeout(Checker& check, const Member& m, Scan& scan) {
     return;
   }
   scan.scan_timeout_seconds = *seconds;
+}
+
+void read_run_timeout(Checker& check, const Member& m, Global& global) {
+  auto seconds = check.duration(m);  // at least 1 s: the duration reader refuses 0
+  if (!seconds) return;
+  if (*seconds > kMaxRunTimeout) {
+    check.error(m.value.where, "run_timeout must be at most 7d (604800 seconds), got " +
+                                   std::to_string(*seconds) + " seconds");
+    return;
+  }
+  global.run_timeout_seconds = *seconds;
 }
 
 /// One [scan] key; false when unknown.
@@ -153,6 +166,8 @@ void read_global(Checker& check, const Node& table, Global& global) {
       if (auto v = check.integer(m, 1, 64)) global.parallel = static_cast<unsigned>(*v);
     } else if (k == "smtp_sessions") {
       if (auto v = check.integer(m, 1, 64)) global.smtp_sessions = static_cast<unsigned>(*v);
+    } else if (k == "run_timeout") {
+      read_run_timeout(check, m, global);
     } else {
       check.unknown(m, "[global]", kGlobalKeys);
     }

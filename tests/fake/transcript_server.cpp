@@ -24,6 +24,11 @@ Step Step::send(std::string bytes) { return {Type::send, std::move(bytes), {}, {
 Step Step::start_tls(std::string cert_file, std::string key_file) {
   return {Type::start_tls, {}, std::move(cert_file), std::move(key_file)};
 }
+Step Step::trickle(std::string bytes, int interval_ms) {
+  Step step{Type::trickle, std::move(bytes), {}, {}};
+  step.interval_ms = interval_ms;
+  return step;
+}
 Step Step::hang() { return {Type::hang, {}, {}, {}}; }
 Step Step::close() { return {Type::close, {}, {}, {}}; }
 
@@ -105,6 +110,16 @@ struct TranscriptServer::Connection {
         if (n < 0 && errno != EAGAIN && errno != EINTR) return false;
       }
       if (!wait_io(fd, events, stop_fd)) return false;
+    }
+    return true;
+  }
+
+  /// Sends `bytes` an octet at a time, waiting `interval_ms` before each (or until stopped).
+  bool trickle(const std::string& bytes, int interval_ms) {
+    for (char octet : bytes) {
+      pollfd stop{stop_fd, POLLIN, 0};
+      if (::poll(&stop, 1, interval_ms) != 0) return false;  // stopped (or poll failed)
+      if (!write_all(std::string(1, octet))) return false;
     }
     return true;
   }
@@ -201,6 +216,9 @@ void TranscriptServer::play(Connection& c) {
         break;
       case Step::Type::send:
         if (!c.write_all(step.text)) return finish("client went away while we sent");
+        break;
+      case Step::Type::trickle:
+        if (!c.trickle(step.text, step.interval_ms)) return finish("client went away while we trickled");
         break;
       case Step::Type::start_tls:
         if (std::string why = c.accept_tls(step); !why.empty()) return finish(why);

@@ -15,15 +15,20 @@ namespace clamfetch::test {
 
 /// One step of the server's side of a conversation.
 struct Step {
-  enum class Type { expect, send, start_tls, hang, close };
+  enum class Type { expect, send, trickle, start_tls, hang, close };
   Type type = Type::close;
   std::string text;  ///< expect: the prefix the next client line must start with; send: bytes
   std::string cert_file, key_file;  ///< start_tls: PEM files of the server's certificate
+  int interval_ms = 0;  ///< trickle: pause before each octet
 
   /// Read one line from the client; it must start with `prefix` (else the script stops).
   static Step expect(std::string prefix);
   /// Send these bytes as they are (write "\r\n" yourself).
   static Step send(std::string bytes);
+  /// Send these bytes one octet at a time, `interval_ms` before each: a server that is never
+  /// silent long enough for a per-read timeout, yet never done. Ends early when the client
+  /// goes away or the server is destroyed.
+  static Step trickle(std::string bytes, int interval_ms);
   /// Run a TLS server handshake with this certificate; later steps go over TLS. A failed
   /// handshake (the client refused the certificate) ends the script.
   static Step start_tls(std::string cert_file, std::string key_file);

@@ -380,7 +380,9 @@ TEST_CASE("RETR faults: -ERR is per message while malformed or cut replies end t
   Kind expected_kind = Kind::protocol;
   SECTION("-ERR for one message, the next one still arrives") {
     script.insert(script.end(), {Step::expect("RETR 1"), Step::send("-ERR gone\r\n"),
-                                 Step::expect("RETR 2"), Step::send("+OK\r\nx\r\n..y\r\n.\r\n")});
+                                 // 12 octets for LIST's 20 (under half would be refused).
+                                 Step::expect("RETR 2"),
+                                 Step::send("+OK\r\nx\r\n..y\r\n..z.\r\n.\r\n")});
   }
   SECTION("a malformed status line") {
     script.insert(script.end(), {Step::expect("RETR 1"), Step::send("HELLO\r\n")});
@@ -416,7 +418,8 @@ TEST_CASE("RETR faults: -ERR is per message while malformed or cut replies end t
   });
   if (expected_text.empty()) {
     REQUIRE(status.ok());
-    CHECK(seen == std::vector<std::string>{"a=error:RETR 1 refused: -ERR gone", "b=x\r\n.y\r\n"});
+    CHECK(seen == std::vector<std::string>{"a=error:RETR 1 refused: -ERR gone",
+                                           "b=x\r\n.y\r\n.z.\r\n"});
   } else {
     REQUIRE_FALSE(status.ok());
     CHECK(status.error().kind == expected_kind);
