@@ -334,7 +334,7 @@ TEST_CASE("a version 1 store and journal are read; their unknown sizes trust the
   CHECK(open_store(tmp.path).delivered("INBOX", "v1kept", 5));
 }
 
-TEST_CASE("a UIDL listed twice keeps a mark per size; prune drops the sizes no longer listed") {
+TEST_CASE("a UIDL listed twice keeps a mark per size, and prune drops the sizes no longer listed") {
   TempDir tmp;
   UidStore store = open_store(tmp.path);
   REQUIRE(store.record("INBOX", "dup", false, 100).ok());
