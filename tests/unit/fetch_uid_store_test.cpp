@@ -310,7 +310,7 @@ TEST_CASE("forget() drops committed deletions, also across a kill (journal)") {
   CHECK(store.pending_delete("INBOX", "d2", 100));
 }
 
-TEST_CASE("a version 1 store and journal are read; their unknown sizes trust the mark") {
+TEST_CASE("a version 1 store and journal are read, and their unknown sizes trust the mark") {
   TempDir tmp;
   {
     UidStore store = open_store(tmp.path);
