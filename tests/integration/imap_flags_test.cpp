@@ -147,3 +147,34 @@ TEST_CASE("IMAP first run with fetchall off: only unseen messages, the seen ones
   CHECK(counts["read-2@imap"] == 1);
   CHECK(servers.remote_messages("pop3userid1").empty());
 }
+
+TEST_CASE("IMAP UIDVALIDITY change with keep is a first run again and seen mail is not delivered again") {
+  MailServers servers;
+  ClamfetchUser user(servers);
+  seed(servers, {"kept-1@imap", "kept-2@imap"});
+  user.write_rc(user.standard_rc("imap", "implicit", "  keep = true\n"));
+  auto first = user.clamfetch({"-v"});
+  INFO(first.err);
+  CHECK(first.exit_code == 0);  // both delivered and marked \Seen on the server
+
+  // The server renumbers the folder (a restore, a migration): every UID the store holds is
+  // void. Before, every kept message was delivered again; now the \Seen ones are old mail.
+  auto renumber = run({"doveadm", "-c", servers.env("DOVECOT_CONF"), "mailbox", "update", "-u",
+                       "pop3userid1", "--uid-validity", "4242", "INBOX"});
+  INFO(renumber.err);
+  REQUIRE(renumber.exit_code == 0);
+  auto second = user.clamfetch({"-v"});
+  INFO(second.err);
+  CHECK(contains(second.err, "UIDVALIDITY of INBOX changed"));
+  CHECK(second.exit_code == 1);
+  seed(servers, {"after@imap"});
+  auto third = user.clamfetch({"-v"});
+  INFO(third.err);
+  CHECK(third.exit_code == 0);
+  servers.wait_queue_empty();
+  auto counts = count_message_ids(servers.delivered("virtualuser1"));
+  CHECK(counts["kept-1@imap"] == 1);
+  CHECK(counts["kept-2@imap"] == 1);
+  CHECK(counts["after@imap"] == 1);
+  CHECK(servers.remote_messages("pop3userid1").size() == 3);
+}
