@@ -391,10 +391,6 @@ Status ImapSession::expunge_deleted() {
   return {};
 }
 
-}  // namespace clamfetch::fetch::imap
-
-namespace clamfetch::fetch::imap {
-
 Result<bool> ImapSession::expunge_is_ours(const std::set<uint32_t>& ours) {
   SearchKeyPtr key(mailimap_search_key_new(MAILIMAP_SEARCH_KEY_DELETED, nullptr, nullptr, nullptr,
                                            nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
@@ -413,7 +409,8 @@ Result<bool> ImapSession::expunge_is_ours(const std::set<uint32_t>& ours) {
   }
   if (r != MAILIMAP_NO_ERROR) return fail(r, "UID SEARCH DELETED");
   std::size_t others = 0;
-  for (clistiter* cur = clist_begin(owned.get()); cur != nullptr; cur = clist_next(cur)) {
+  for (clistiter* cur = owned ? clist_begin(owned.get()) : nullptr; cur != nullptr;
+       cur = clist_next(cur)) {
     const auto* uid = static_cast<const uint32_t*>(clist_content(cur));
     if (uid != nullptr && ours.count(*uid) == 0) ++others;
   }
