@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "app/delivery.hpp"
+#include "app/plan.hpp"
 #include "app/quarantine.hpp"
 #include "app/settings.hpp"
 #include "app/test_hooks.hpp"
@@ -24,97 +25,6 @@ struct AccountOutcome {
   bool fetchlimit_hit = false;
   std::optional<Error> error;
 };
-
-// Which listed messages to retrieve, which to delete without delivering again, and which
-// to remember as known (already \Seen when a folder is first listed).
-struct Plan {
-  std::vector<fetch::MessageRef> retrieve;
-  std::vector<fetch::MessageRef> delete_only;
-  std::vector<fetch::MessageRef> known;
-  uint64_t bytes = 0;
-  bool fetchlimit_hit = false;
-};
-
-// What plan_folder needs besides the listing.
-struct PlanInput {
-  const rc::User& user;
-  const fetch::UidStore& store;
-  bool first_run = false;        // no state for the folder, or its UIDVALIDITY changed
-  std::time_t now = 0;
-  const std::string& account;
-  Log& log;
-};
-
-enum class Action { retrieve, delete_only, known, skip };
-
-std::string local_time(std::time_t t) {
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &tm);
-  return text;
-}
-
-// The fate of one listed message. A mark counts only for the size it was recorded with: a
-// POP3 UIDL can come back on a different message, which must then be retrieved, not deleted
-// blind. A UIDL listed twice makes every mark on it ambiguous: no blind delete then either.
-Action classify(const fetch::MessageRef& ref, bool duplicate, const PlanInput& in) {
-  const rc::User& user = in.user;
-  if (in.store.pending_delete(ref.folder, ref.uid, ref.size)) {
-    // Delivered by an earlier run that lost the connection before QUIT: only delete it now.
-    if (user.keep) return Action::skip;
-    if (!duplicate) return Action::delete_only;
-    in.log.verbose(in.account + ": UID " + ref.uid + " listed more than once: retrieved again, "
-                   "not deleted on the strength of an earlier delivery");
-  } else if (ref.deleted) {
-    // fetchmail's habit: what another client flagged \Deleted is left alone.
-    in.log.verbose(in.account + ": message " + ref.uid + " in " + ref.folder +
-                   " is flagged \\Deleted by another client: skipped");
-    return Action::skip;
-  } else if (!user.fetchall && (in.store.delivered(ref.folder, ref.uid, ref.size) ||
-                                in.store.known(ref.folder, ref.uid, ref.size))) {
-    return Action::skip;
-  } else if (in.first_run && !user.fetchall && ref.seen) {
-    return Action::known;  // read before clamfetch ever looked: not new mail (IMAP only)
-  }
-  if (auto d = in.store.deferral(ref.folder, ref.uid); d && d->size == ref.size) {
-    std::time_t due = fetch::UidStore::next_attempt(*d);
-    if (due > in.now) {
-      in.log.verbose("message " + in.account + ":" + ref.uid + " deferred " + std::to_string(d->count) +
-                     " times (" + d->reason + "), next attempt at " + local_time(due));
-      return Action::skip;
-    }
-  }
-  return Action::retrieve;
-}
-
-Plan plan_folder(const fetch::FolderListing& listing, const PlanInput& in) {
-  Plan plan;
-  std::map<std::string, int> listed;
-  for (const auto& ref : listing.messages) ++listed[ref.uid];
-  for (const auto& ref : listing.messages) {
-    Action action = classify(ref, listed[ref.uid] > 1, in);
-    if (action == Action::delete_only) plan.delete_only.push_back(ref);
-    if (action == Action::known) plan.known.push_back(ref);
-    if (action != Action::retrieve) continue;
-    if (in.user.limit != 0 && ref.size > in.user.limit) {
-      in.log.info("skipping message " + in.account + ":" + std::to_string(ref.number) + " (" +
-                  std::to_string(ref.size) + " octets) over limit " + std::to_string(in.user.limit) +
-                  ", left on the server");
-      continue;
-    }
-    if (in.user.fetchlimit != 0 && plan.retrieve.size() >= in.user.fetchlimit) {
-      plan.fetchlimit_hit = true;
-      break;
-    }
-    plan.retrieve.push_back(ref);
-    plan.bytes += ref.size;
-  }
-  for (const auto& uid : listing.rejected) {
-    in.log.warning(in.account + ": message skipped, left on the server (" + uid.substr(0, 120) + ")");
-  }
-  return plan;
-}
 
 Message make_message(const rc::Poll& poll, const rc::User& user, const fetch::MessageRef& ref,
                      std::string data) {

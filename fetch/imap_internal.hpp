@@ -32,10 +32,15 @@ using SetPtr = std::unique_ptr<mailimap_set, SetFree>;
 using FetchTypePtr = std::unique_ptr<mailimap_fetch_type, FetchTypeFree>;
 using StoreFlagsPtr = std::unique_ptr<mailimap_store_att_flags, StoreFlagsFree>;
 using FetchListPtr = std::unique_ptr<clist, FetchListFree>;
+struct SearchKeyFree { void operator()(mailimap_search_key* p) const { mailimap_search_key_free(p); } };
+struct SearchResultFree { void operator()(clist* p) const { mailimap_search_result_free(p); } };
+using SearchKeyPtr = std::unique_ptr<mailimap_search_key, SearchKeyFree>;
+using SearchResultPtr = std::unique_ptr<clist, SearchResultFree>;
 
 /// A UID set with adjacent UIDs merged into ranges ("1:5,9"). Null on allocation failure.
 SetPtr uid_set(std::set<uint32_t> const& uids);
-/// `UID FETCH` item lists: (UID RFC822.SIZE) and (UID BODY.PEEK[]). Null on allocation failure.
+/// `UID FETCH` item lists: (UID RFC822.SIZE FLAGS) and (UID BODY.PEEK[]). Null on allocation
+/// failure.
 FetchTypePtr fetch_uid_size();
 FetchTypePtr fetch_uid_body();
 /// `+FLAGS.SILENT (\Deleted)` or `(\Seen)`. Null on allocation failure.
@@ -48,6 +53,9 @@ struct AttFacts {
   bool has_size = false;
   uint32_t size = 0;
   bool has_body = false;    ///< a BODY[...] item (its bytes went to the body handler)
+  bool has_flags = false;   ///< a FLAGS item
+  bool seen = false;        ///< FLAGS had \Seen
+  bool deleted = false;     ///< FLAGS had \Deleted
 };
 AttFacts att_facts(const mailimap_msg_att* att);
 
@@ -174,6 +182,8 @@ class ImapSession final : public Session {
   Status deliver_chunk(std::span<const MessageRef> chunk, const OnMessage& on_message,
                        bool& stop);
   Status expunge_deleted();
+  /// Without UIDPLUS: whether a plain EXPUNGE would remove only `ours` (UID SEARCH DELETED).
+  Result<bool> expunge_is_ours(const std::set<uint32_t>& ours);
   Status require(State state, std::string_view what);
 
   // IDLE (imap_idle.cpp)

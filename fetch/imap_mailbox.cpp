@@ -1,4 +1,4 @@
-// IMAP session, part 2: the selected folder. SELECT + one UID FETCH for UIDs and sizes,
+// IMAP session, part 2: the selected folder. SELECT + one UID FETCH for UIDs, sizes and flags,
 // UID FETCH BODY.PEEK[] of many messages per command with bodies streamed into one string
 // each, UID STORE of a whole batch, one (UID) EXPUNGE at the end.
 
@@ -106,6 +106,11 @@ void ImapSession::take_att(const AttFacts& facts) {
       entry.has_size = true;
       entry.size = facts.size;
     }
+    if (facts.has_flags) {
+      entry.has_flags = true;
+      entry.seen = facts.seen;
+      entry.deleted = facts.deleted;
+    }
   } else if (sink_ == Sink::bodies) {
     if (!facts.has_body) return;  // an unsolicited FETCH (flags): no body bytes came with it
     ++next_expected_;
@@ -199,13 +204,13 @@ Status ImapSession::fetch_listing(FolderListing& listing) {
   int r = mailimap_uid_fetch(imap_.get(), all.get(), type.get(), &result);
   sink_ = Sink::none;
   FetchListPtr owned(result);
-  if (hostile()) return fail(r, "UID FETCH 1:* (UID RFC822.SIZE)");
+  if (hostile()) return fail(r, "UID FETCH 1:* (UID RFC822.SIZE FLAGS)");
   if (r == MAILIMAP_ERROR_UID_FETCH) {
     return make_error(Kind::server, Scope::mailbox,
                       prefix() + "listing " + folder_ + " failed: " +
                           printable(imap_->imap_response));
   }
-  if (r != MAILIMAP_NO_ERROR) return fail(r, "UID FETCH 1:* (UID RFC822.SIZE)");
+  if (r != MAILIMAP_NO_ERROR) return fail(r, "UID FETCH 1:* (UID RFC822.SIZE FLAGS)");
   if (callback_failed_) return out_of_memory(prefix());
   if (too_many_listed_) {
     listed_.clear();
@@ -232,7 +237,7 @@ Status ImapSession::fetch_listing(FolderListing& listing) {
       listing.rejected.push_back(std::to_string(uid));
       continue;
     }
-    MessageRef ref{folder_, facts.seq, std::to_string(uid), facts.size};
+    MessageRef ref{folder_, facts.seq, std::to_string(uid), facts.size, facts.seen, facts.deleted};
     ref.uidvalidity = listing.uidvalidity;
     listing.messages.push_back(ref);
   }
@@ -404,6 +409,12 @@ Status ImapSession::expunge_deleted() {
       if (r != MAILIMAP_NO_ERROR) break;
     }
   } else {
+    Result<bool> ours = expunge_is_ours(uids);
+    if (!ours) return ours.error();
+    // Another client's \Deleted flag is a decision it may still take back: a plain EXPUNGE
+    // now would make it for that client. Ours stay flagged and pending in the UID store; the
+    // next run flags them again and retries, once the other messages are gone or undeleted.
+    if (!*ours) return {};
     r = mailimap_expunge(imap_.get());
   }
   if (r == MAILIMAP_ERROR_EXPUNGE) {
@@ -416,6 +427,37 @@ Status ImapSession::expunge_deleted() {
   log_.verbose(prefix() + "expunged " + std::to_string(uids.size()) + " messages from " +
                folder_);
   return {};
+}
+
+Result<bool> ImapSession::expunge_is_ours(const std::set<uint32_t>& ours) {
+  SearchKeyPtr key(mailimap_search_key_new(MAILIMAP_SEARCH_KEY_DELETED, nullptr, nullptr, nullptr,
+                                           nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                           nullptr, nullptr, nullptr, nullptr, nullptr, 0, nullptr,
+                                           nullptr, nullptr, nullptr, nullptr, nullptr, 0, nullptr,
+                                           nullptr, nullptr));
+  if (!key) return out_of_memory(prefix());
+  clist* result = nullptr;
+  int r = mailimap_uid_search(imap_.get(), nullptr, key.get(), &result);
+  SearchResultPtr owned(result);
+  if (r == MAILIMAP_ERROR_UID_SEARCH) {
+    return make_error(Kind::server, Scope::mailbox,
+                      prefix() + "UID SEARCH DELETED in " + folder_ + " failed, EXPUNGE skipped (" +
+                          std::to_string(ours.size()) + " messages stay on the server): " +
+                          printable(imap_->imap_response));
+  }
+  if (r != MAILIMAP_NO_ERROR) return fail(r, "UID SEARCH DELETED");
+  std::size_t others = 0;
+  for (clistiter* cur = owned ? clist_begin(owned.get()) : nullptr; cur != nullptr;
+       cur = clist_next(cur)) {
+    const auto* uid = static_cast<const uint32_t*>(clist_content(cur));
+    if (uid != nullptr && ours.count(*uid) == 0) ++others;
+  }
+  if (others == 0) return true;
+  log_.warning(prefix() + "EXPUNGE skipped in " + folder_ + ": the server has no UIDPLUS and " +
+               std::to_string(others) + " message(s) there are flagged \\Deleted by another " +
+               "client; " + std::to_string(ours.size()) + " delivered message(s) stay flagged " +
+               "and are expunged by a later run");
+  return false;
 }
 
 }  // namespace clamfetch::fetch::imap

@@ -36,7 +36,8 @@ static bool add_att(mailimap_fetch_type* type, mailimap_fetch_att* att) {
 FetchTypePtr fetch_uid_size() {
   FetchTypePtr type(mailimap_fetch_type_new_fetch_att_list_empty());
   if (!type || !add_att(type.get(), mailimap_fetch_att_new_uid()) ||
-      !add_att(type.get(), mailimap_fetch_att_new_rfc822_size())) {
+      !add_att(type.get(), mailimap_fetch_att_new_rfc822_size()) ||
+      !add_att(type.get(), mailimap_fetch_att_new_flags())) {
     return nullptr;
   }
   return type;
@@ -71,11 +72,30 @@ StoreFlagsPtr add_flag_silent(bool deleted) {
   return store;
 }
 
+// \Seen and \Deleted out of a FLAGS item (other flags do not matter here).
+static void take_flags(const mailimap_msg_att_dynamic* dyn, AttFacts& facts) {
+  facts.has_flags = true;
+  if (dyn->att_list == nullptr) return;
+  for (clistiter* cur = clist_begin(dyn->att_list); cur != nullptr; cur = clist_next(cur)) {
+    auto* fetched = static_cast<mailimap_flag_fetch*>(clist_content(cur));
+    if (fetched == nullptr || fetched->fl_type != MAILIMAP_FLAG_FETCH_OTHER ||
+        fetched->fl_flag == nullptr) {
+      continue;
+    }
+    if (fetched->fl_flag->fl_type == MAILIMAP_FLAG_SEEN) facts.seen = true;
+    if (fetched->fl_flag->fl_type == MAILIMAP_FLAG_DELETED) facts.deleted = true;
+  }
+}
+
 AttFacts att_facts(const mailimap_msg_att* att) {
   AttFacts facts;
   facts.seq = att->att_number;
   for (clistiter* cur = clist_begin(att->att_list); cur != nullptr; cur = clist_next(cur)) {
     auto* item = static_cast<mailimap_msg_att_item*>(clist_content(cur));
+    if (item->att_type == MAILIMAP_MSG_ATT_ITEM_DYNAMIC && item->att_data.att_dyn != nullptr) {
+      take_flags(item->att_data.att_dyn, facts);
+      continue;
+    }
     if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC || item->att_data.att_static == nullptr) {
       continue;
     }

@@ -165,12 +165,16 @@ struct TranscriptServer::Connection {
   }
 };
 
-TranscriptServer::TranscriptServer(std::vector<Step> steps) : steps_(std::move(steps)) {
+TranscriptServer::TranscriptServer(std::vector<Step> steps, uint16_t port)
+    : steps_(std::move(steps)) {
   if (::pipe2(stop_pipe_, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int reuse = 1;  // a fixed port is taken again right after the previous fake's connection
+  if (listen_fd_ >= 0) ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
   socklen_t len = sizeof addr;
   if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
       ::listen(listen_fd_, 4) != 0 ||

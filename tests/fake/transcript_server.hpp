@@ -40,8 +40,10 @@ struct Step {
 
 class TranscriptServer {
  public:
-  /// Binds 127.0.0.1:0 and starts the server thread. Throws std::runtime_error if it cannot.
-  explicit TranscriptServer(std::vector<Step> steps);
+  /// Binds 127.0.0.1:`port` (0: an ephemeral one; a fixed one lets a second fake stand in for
+  /// the same server, as the UID store is kept per port) and starts the server thread.
+  /// Throws std::runtime_error if it cannot.
+  explicit TranscriptServer(std::vector<Step> steps, uint16_t port = 0);
   /// Stops the thread (also in the middle of a hang or a wait) and closes every socket.
   ~TranscriptServer();
   TranscriptServer(const TranscriptServer&) = delete;

@@ -401,7 +401,7 @@ std::vector<Step> up_to_listing() {
           Step::send("1 OK [CAPABILITY IMAP4rev1 UIDPLUS] logged in\r\n"),
           Step::expect("2 SELECT INBOX"),
           Step::send("* 1 EXISTS\r\n* OK [UIDVALIDITY 42] ok\r\n2 OK [READ-WRITE] selected\r\n"),
-          Step::expect("3 UID FETCH 1:* (UID RFC822.SIZE)"),
+          Step::expect("3 UID FETCH 1:* (UID RFC822.SIZE FLAGS)"),
           Step::send("* 1 FETCH (UID 7 RFC822.SIZE 100)\r\n3 OK done\r\n")};
 }
 

@@ -311,7 +311,7 @@ std::vector<Step> imap_listing(const std::string& select, const std::string& fet
           Step::send("1 OK [CAPABILITY IMAP4rev1 UIDPLUS] in\r\n"),
           Step::expect("2 SELECT INBOX"),
           Step::send(select + "* OK [UIDVALIDITY 42] ok\r\n2 OK [READ-WRITE] selected\r\n"),
-          Step::expect("3 UID FETCH 1:* (UID RFC822.SIZE)"), Step::send(fetch + "3 OK done\r\n")};
+          Step::expect("3 UID FETCH 1:* (UID RFC822.SIZE FLAGS)"), Step::send(fetch + "3 OK done\r\n")};
 }
 
 struct ImapRun {
@@ -511,12 +511,14 @@ TEST_CASE("IMAP: an empty [CAPABILITY] response code leaves no capability, not a
                Step::expect("2 SELECT INBOX"),
                Step::send("* 1 EXISTS\r\n* OK [UIDVALIDITY 42] ok\r\n"
                           "2 OK [CAPABILITY] selected\r\n"),
-               Step::expect("3 UID FETCH 1:* (UID RFC822.SIZE)"),
+               Step::expect("3 UID FETCH 1:* (UID RFC822.SIZE FLAGS)"),
                Step::send("* 1 FETCH (UID 7 RFC822.SIZE 5)\r\n3 OK done\r\n"),
                Step::expect("4 UID STORE 7 +FLAGS.SILENT (\\Deleted)"),
                Step::send("4 OK stored\r\n"),
-               Step::expect("5 EXPUNGE"), Step::send("5 OK expunged\r\n"),
-               Step::expect("6 LOGOUT"), Step::send("* BYE bye\r\n6 OK done\r\n")});
+               Step::expect("5 UID SEARCH DELETED"),
+               Step::send("* SEARCH 7\r\n5 OK searched\r\n"),
+               Step::expect("6 EXPUNGE"), Step::send("6 OK expunged\r\n"),
+               Step::expect("7 LOGOUT"), Step::send("* BYE bye\r\n7 OK done\r\n")});
   Result<FolderListing> listing = run.session->list("INBOX");
   REQUIRE(listing.ok());
   REQUIRE(listing->messages.size() == 1);

@@ -320,11 +320,13 @@ RunResult run(const std::vector<std::string>& argv, const std::string& as_user,
 
 // ---------------------------------------------------------------- MailServers
 
-MailServers::MailServers() {
+MailServers::MailServers(Options options) {
   char path[] = "/tmp/cfXXXXXX";  // short: Dovecot's socket paths must stay under 108 bytes
   if (mkdtemp(path) == nullptr) throw std::system_error(errno, std::generic_category(), "mkdtemp");
   dir_ = path;
-  const RunResult started = run({fixture_script(), "start", dir_});
+  std::vector<std::string> start{fixture_script(), "start", dir_};
+  if (!options.imap_uidplus) start.push_back("--imap-without-uidplus");
+  const RunResult started = run(start);
   if (started.exit_code != 0) {
     run({fixture_script(), "stop", dir_});
     std::error_code ec;

@@ -18,9 +18,14 @@ namespace clamfetch::test {
 
 class MailServers {
  public:
+  struct Options {
+    /// false: Dovecot announces no UIDPLUS (imap_capability), as older IMAP servers.
+    bool imap_uidplus = true;
+  };
   /// Creates a fresh /tmp/cfXXXXXX, starts both servers there and reads DIR/env.
   /// Throws (after cleaning up) if they do not start.
-  MailServers();
+  MailServers() : MailServers(Options{}) {}
+  explicit MailServers(Options options);
   /// Stops both servers and removes the directory, even when the test failed. With
   /// CLAMFETCH_KEEP_FIXTURE=1 in the environment the directory is kept and its path printed.
   ~MailServers();

@@ -1,0 +1,40 @@
+#pragma once
+// Which listed messages a poll retrieves, deletes without retrieving, or remembers as old
+// mail: a pure function of the listing, the rc user and the UID store (app/poller.cpp).
+
+#include <cstdint>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "core/log.hpp"
+#include "fetch/fetch.hpp"
+#include "rc/rc.hpp"
+
+namespace clamfetch::app {
+
+/// Which listed messages to retrieve, which to delete without delivering again, and which
+/// to remember as known (already \Seen when a folder is first listed).
+struct Plan {
+  std::vector<fetch::MessageRef> retrieve;
+  std::vector<fetch::MessageRef> delete_only;
+  std::vector<fetch::MessageRef> known;
+  uint64_t bytes = 0;
+  bool fetchlimit_hit = false;
+};
+
+/// What plan_folder needs besides the listing.
+struct PlanInput {
+  const rc::User& user;
+  const fetch::UidStore& store;
+  bool first_run = false;  ///< no state for the folder, or its UIDVALIDITY changed
+  std::time_t now = 0;
+  const std::string& account;
+  Log& log;
+};
+
+/// The plan for one listed folder. Logs skipped messages (deferred, flagged \Deleted by
+/// another client, over `limit`, rejected by the listing). Does not block.
+Plan plan_folder(const fetch::FolderListing& listing, const PlanInput& in);
+
+}  // namespace clamfetch::app
