@@ -31,6 +31,9 @@ struct PlanInput {
   std::time_t now = 0;
   const std::string& account;
   Log& log;
+  /// When the rc file last changed: a deferral noted before that (or in the same second) is
+  /// retried at once, since the change may be its remedy (on_fail = "accept", a limit raised).
+  std::time_t config_changed = 0;
 };
 
 /// The plan for one listed folder. Logs skipped messages (deferred, flagged \Deleted by

@@ -1,5 +1,7 @@
 #include "app/poller.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -40,13 +42,21 @@ Message make_message(const rc::Poll& poll, const rc::User& user, const fetch::Me
   return m;
 }
 
+// When `path` was last modified (0 if unknown): a deferral the administrator may have
+// resolved by editing the rc file is not held back by its back-off.
+std::time_t modified(const std::string& path) {
+  struct stat st{};
+  return !path.empty() && stat(path.c_str(), &st) == 0 ? st.st_mtime : 0;
+}
+
 class AccountPoll {
  public:
   AccountPoll(const rc::Poll& poll, const rc::User& user, const std::string& state_dir,
-              DeliveryPool* pool, Log& log, uint64_t run_timeout_seconds)
+              DeliveryPool* pool, Log& log, const rc::Config& config)
       : poll_(poll), user_(user), state_dir_(state_dir), pool_(pool), log_(log),
         name_(account_name(poll, user)),
-        run_timeout_(static_cast<int>(run_timeout_seconds)) {}  // rc: at most 7 days
+        run_timeout_(static_cast<int>(config.global.run_timeout_seconds)),  // rc: at most 7 days
+        config_changed_(modified(config.path)) {}
 
   /// With `kept` null: connect, poll, disconnect. Else poll over that open session and leave
   /// it open (IMAP IDLE); its deletions are committed by its next idle() or close().
@@ -65,6 +75,7 @@ class AccountPoll {
   std::string name_;
   std::vector<fetch::MessageRef> removed_;  // DELE / \Deleted accepted in this session
   int run_timeout_;  ///< global.run_timeout, seconds
+  std::time_t config_changed_;  ///< the rc file's mtime: deferrals older than it are retried
 };
 
 AccountOutcome AccountPoll::run(bool check_only, fetch::Session* kept) {
@@ -129,7 +140,9 @@ Status AccountPoll::folder(fetch::Session& session, fetch::UidStore& store, cons
   }
   store.prune(name, listing->messages);
 
-  Plan plan = plan_folder(*listing, PlanInput{user_, store, first_run, std::time(nullptr), name_, log_});
+  PlanInput input{user_, store, first_run, std::time(nullptr), name_, log_};
+  input.config_changed = config_changed_;
+  Plan plan = plan_folder(*listing, input);
   out.fetchlimit_hit = out.fetchlimit_hit || plan.fetchlimit_hit;
   if (check_only) {
     out.waiting += static_cast<unsigned>(plan.retrieve.size());
@@ -255,7 +268,7 @@ std::vector<std::pair<const rc::Poll*, const rc::User*>> Poller::accounts(const 
 int Poller::poll_account(const rc::Poll& poll, const rc::User& user, fetch::Session* session) {
   DeliveryPool pool(config_, scanner_.get(), allowlist_, quarantine_directory(config_, state_dir_), log_,
                     scan_guard_.get());
-  AccountPoll account(poll, user, state_dir_, &pool, log_, config_.global.run_timeout_seconds);
+  AccountPoll account(poll, user, state_dir_, &pool, log_, config_);
   auto out = account.run(false, session);
   if (out.error) log_.error(out.error->text);
   return account_exit_code(out, false);
@@ -271,8 +284,7 @@ int Poller::poll_once(const PollOptions& options) {
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
     for (std::size_t i = next++; i < tasks.size(); i = next++) {
-      AccountPoll account(*tasks[i].poll, *tasks[i].user, state_dir_, &pool, log_,
-                          config_.global.run_timeout_seconds);
+      AccountPoll account(*tasks[i].poll, *tasks[i].user, state_dir_, &pool, log_, config_);
       auto out = account.run(options.check_only);
       if (out.error) log_.error(out.error->text);
       tasks[i].code = account_exit_code(out, options.check_only);

@@ -110,7 +110,7 @@ TEST_CASE("POP3: an empty or grossly short body is not delivered, not deleted, e
   check_nothing_delivered(servers);
 }
 
-TEST_CASE("POP3: a body a little off its LIST size is delivered; an empty one next to it stays") {
+TEST_CASE("POP3: a body a little off its LIST size is delivered, and an empty one next to it stays") {
   // LIST sizes are loose on real servers (LF counted for CRLF, dot-stuffing): 5 % off passes.
   MailServers servers;
   ClamfetchUser user(servers);

@@ -3,7 +3,9 @@
 // table, sender restrictions and size limit set per test with postconf).
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <fstream>
+#include <thread>
 #include <random>
 #include <sstream>
 
@@ -227,6 +229,8 @@ TEST_CASE("defect 7: a message deferred by its own fault backs off and the postm
   std::string rc = user.standard_rc();
   rc.replace(rc.find("[scan]\n"), 7, "[scan]\nmax_scan_size = \"4000\"\non_limits = \"defer\"\n");
   user.write_rc(rc);
+  // An rc file changed in the same second as a failure counts as its remedy (retried at once).
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   auto first = user.clamfetch({"-v"});
   INFO(first.err);
   CHECK(first.exit_code == 0);   // the other message was delivered
@@ -242,4 +246,15 @@ TEST_CASE("defect 7: a message deferred by its own fault backs off and the postm
   CHECK(contains(notices[0], "on_limits"));          // what resolves it
   CHECK(servers.remote_messages("pop3userid1").size() == 1);   // still there, nothing lost
   CHECK(count_message_ids(servers.delivered("virtualuser1"))["fine@loss"] == 1);
+
+  // The postmaster applies the remedy the notice names: the next poll delivers it, back-off or not.
+  rc.replace(rc.find("on_limits = \"defer\""), 19, "on_limits = \"accept\"");
+  user.write_rc(rc);
+  auto fixed = user.clamfetch({"-v"});
+  INFO(fixed.err);
+  CHECK(fixed.exit_code == 0);
+  servers.wait_queue_empty();
+  CHECK(servers.delivered("virtualuser1").size() == 2);
+  CHECK(servers.remote_messages("pop3userid1").empty());
+  CHECK(servers.delivered("postmaster").size() == 1);
 }

@@ -42,8 +42,11 @@ struct Fixture {
     std::error_code ignored;
     fs::remove_all(dir, ignored);
   }
+  std::time_t config_changed = 0;
   Plan plan(bool first_run = false) {
-    return plan_folder(listing, PlanInput{user, *store, first_run, kNow, account, log});
+    PlanInput in{user, *store, first_run, kNow, account, log};
+    in.config_changed = config_changed;
+    return plan_folder(listing, in);
   }
   void add(const std::string& uid, uint64_t size, bool seen = false, bool deleted = false) {
     listing.messages.push_back(MessageRef{"INBOX", static_cast<uint32_t>(listing.messages.size() + 1),
@@ -177,6 +180,12 @@ TEST_CASE("plan: a deferred message waits for its back-off, also with fetchall")
     REQUIRE(f.store->note_deferral("INBOX", "e", 7, kNow - 301, "once").ok());  // count 1: 5 min
     f.add("e", 7);
     CHECK(uids(f.plan().retrieve) == V{"x/1", "e/7"});
+  }
+  SECTION("the rc file changed since the last failure (perhaps its remedy): retried at once") {
+    f.config_changed = kNow - 60;   // the same second as the last failure counts as after it
+    CHECK(uids(f.plan().retrieve) == V{"d/100", "x/1"});
+    f.config_changed = kNow - 61;   // before it: still backing off
+    CHECK(uids(f.plan().retrieve) == V{"x/1"});
   }
   SECTION("another size under the same UID is another message: not held back") {
     f.listing.messages[0].size = 200;
