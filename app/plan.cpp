@@ -41,7 +41,7 @@ Action classify(const fetch::MessageRef& ref, bool duplicate, const PlanInput& i
   }
   if (auto d = in.store.deferral(ref.folder, ref.uid); d && d->size == ref.size) {
     std::time_t due = fetch::UidStore::next_attempt(*d);
-    if (due > in.now && d->last > in.config_changed) {  // rc changed at or after it: retry
+    if (due > in.now && d->last >= in.config_changed) {  // rc changed after it: retry
       in.log.verbose("message " + in.account + ":" + ref.uid + " deferred " + std::to_string(d->count) +
                      " times (" + d->reason + "), next attempt at " + local_time(due));
       return Action::skip;

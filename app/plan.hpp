@@ -31,8 +31,8 @@ struct PlanInput {
   std::time_t now = 0;
   const std::string& account;
   Log& log;
-  /// When the rc file last changed: a deferral noted before that (or in the same second) is
-  /// retried at once, since the change may be its remedy (on_fail = "accept", a limit raised).
+  /// When the rc file last changed: a deferral noted in an earlier second is retried at once,
+  /// since the change may be its remedy (on_fail = "accept", a limit raised).
   std::time_t config_changed = 0;
 };
 

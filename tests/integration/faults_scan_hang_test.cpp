@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/clamfetch_user.hpp"
@@ -118,7 +119,6 @@ void hang_trial(const std::string& protocol) {
   auto third = run_armed(servers, user);
   INFO(third.result.err);
   CHECK(third.result.exit_code == 1);
-  CHECK_FALSE(contains(third.result.err, "scan hung on this message in an earlier run"));
   servers.wait_queue_empty();
   auto counts = count_message_ids(servers.delivered("virtualuser1"));
   CHECK(counts.size() == 5);
@@ -131,6 +131,8 @@ void hang_trial(const std::string& protocol) {
   CHECK(contains(remote[0], box.hung_id));
 
   // on_fail = accept: delivered once, unscanned (the switch is still armed) and marked so.
+  // The rc change lifts the back-off (it is written in a later second than the failure).
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   user.write_rc(with_scan(user.standard_rc(protocol), "accept"));
   auto accepted = run_armed(servers, user);
   INFO(accepted.result.err);

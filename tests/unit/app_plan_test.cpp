@@ -182,9 +182,9 @@ TEST_CASE("plan: a deferred message waits for its back-off, also with fetchall")
     CHECK(uids(f.plan().retrieve) == V{"x/1", "e/7"});
   }
   SECTION("the rc file changed since the last failure (perhaps its remedy): retried at once") {
-    f.config_changed = kNow - 60;   // the same second as the last failure counts as after it
+    f.config_changed = kNow - 59;   // a second after the last failure
     CHECK(uids(f.plan().retrieve) == V{"d/100", "x/1"});
-    f.config_changed = kNow - 61;   // before it: still backing off
+    f.config_changed = kNow - 60;   // the same second: taken for before it, still backing off
     CHECK(uids(f.plan().retrieve) == V{"x/1"});
   }
   SECTION("another size under the same UID is another message: not held back") {
