@@ -104,7 +104,8 @@ class Handler {
   Result divert(const Job& job, const Verdict& verdict);
   Result refused(const Job& job, const MtaDecision& decision, Result r);
   std::vector<std::string> remaining_recipients(const Job& job);
-  Result quarantine_refused(const Job& job, deliver::RefusalFacts& facts);
+  clamfetch::Result<deliver::Outcome> notify_postmaster(const Job& job, deliver::RefusalFacts& facts);
+  Status quarantine_refused(const Job& job, deliver::RefusalFacts& facts);
   void defer_with_backoff(const Job& job, const Verdict& verdict, const Result& r);
   deliver::Outcome send(const rc::User& user, const deliver::Envelope& env, std::string_view data) {
     return send(user, env, std::span<const std::string_view>(&data, 1));
@@ -294,47 +295,72 @@ Result Handler::refused(const Job& job, const MtaDecision& decision, Result r) {
   }
   facts.reply = facts.replies.front();
   facts.when = std::time(nullptr);
-  bool bounce = decision.notice == MtaDecision::Notice::bounce;
-  deliver::Envelope env{"", {bounce ? facts.sender : facts.postmaster}};
-  std::string what = bounce ? "bounced" : "to postmaster";
-  if (!bounce && too_big(facts.reply)) {
-    if (auto kept = quarantine_refused(job, facts); !kept.acknowledge) return kept;
+  r.accepted_now = decision.delivered;  // kept on any failure below: they have it already
+  std::string what = "to postmaster";
+  clamfetch::Result<deliver::Outcome> second = deliver::Outcome{};
+  if (decision.notice == MtaDecision::Notice::bounce) {
+    what = "bounced";
+    second = send(user, deliver::Envelope{"", {facts.sender}}, deliver::build_bounce(facts, job.message.data));
+    // A bounce the MTA refuses for good (a forged sender in a local domain, an address it
+    // rejects) would be refused on every poll: the postmaster gets the notice instead.
+    if (!accepted(*second) && fate(second->reply) == Fate::refused) {
+      what = "to postmaster (bounce refused: " + std::to_string(second->reply.code) + ")";
+      second = notify_postmaster(job, facts);
+    }
+  } else {
+    second = notify_postmaster(job, facts);
   }
-  auto second = send(user, env, bounce ? deliver::build_bounce(facts, job.message.data)
-                                       : deliver::build_refusal_notice(facts, job.message.data));
-  if (!accepted(second) && !bounce && !facts.headers_only && fate(second.reply) == Fate::refused) {
-    if (auto kept = quarantine_refused(job, facts); !kept.acknowledge) return kept;
-    second = send(user, env, deliver::build_refusal_notice(facts, job.message.data));
+  if (!second) {
+    r.result = "deferred";
+    r.error = second.error();
+    return r;
   }
-  if (accepted(second)) {
+  if (accepted(*second)) {
     r.acknowledge = true;
+    r.accepted_now.clear();
     r.result = (decision.delivered.empty() ? "" : "delivered, ") + what +
                (facts.quarantine_id.empty() ? "" : ", quarantined as " + facts.quarantine_id);
     return r;
   }
   r.result = "deferred";
-  r.accepted_now = decision.delivered;
-  r.backoff = fate(second.reply) == Fate::refused;
-  r.remedy = "make the MTA accept mail to " + env.recipients.front() +
-             " (it answered " + reply_text(second.reply) + ")";
+  r.backoff = fate(second->reply) == Fate::refused;
+  r.remedy = "make the MTA accept mail to " + facts.postmaster + " (it answered " +
+             reply_text(second->reply) + ")";
   r.error = make_error(Kind::mta, Scope::message,
                        "MTA refused " + job.message.key + " (" + reply_text(facts.reply) +
-                           ") and the " + (bounce ? "bounce" : "postmaster notice") +
-                           " was not accepted either (" + reply_text(second.reply) +
-                           "), left on the server");
+                           ") and the notice about it was not accepted either (" +
+                           reply_text(second->reply) + "), left on the server");
   return r;
 }
 
+// The postmaster's notice about a refused message, with the original attached; when the MTA
+// refused the original for its size, or refuses the notice for good, the original goes into
+// the quarantine first and the notice carries its header only: someone must have the message
+// before it leaves the server. Errors: the quarantine could not be written.
+clamfetch::Result<deliver::Outcome> Handler::notify_postmaster(const Job& job, deliver::RefusalFacts& facts) {
+  const auto& user = *job.account->user;
+  deliver::Envelope env{"", {facts.postmaster}};
+  if (too_big(facts.reply)) {
+    if (auto kept = quarantine_refused(job, facts); !kept) return kept.error();
+  }
+  auto notice = send(user, env, deliver::build_refusal_notice(facts, job.message.data));
+  if (!accepted(notice) && !facts.headers_only && fate(notice.reply) == Fate::refused) {
+    if (auto kept = quarantine_refused(job, facts); !kept) return kept.error();
+    notice = send(user, env, deliver::build_refusal_notice(facts, job.message.data));
+  }
+  return notice;
+}
+
 // The original of a refused message into the quarantine, so that the postmaster's notice can
-// go without it. Sets facts.headers_only and the quarantine id; acknowledge is false (with the
-// error) only when the quarantine could not be written.
-Result Handler::quarantine_refused(const Job& job, deliver::RefusalFacts& facts) {
+// go without it: sets facts.headers_only and the quarantine id. Errors: Kind::state.
+Status Handler::quarantine_refused(const Job& job, deliver::RefusalFacts& facts) {
   const auto& m = job.message;
   QuarantineEntry entry;
   entry.date = facts.when;
   entry.account = job.account->name;
   entry.key = m.key;
   entry.uid = m.uid;
+  entry.uidvalidity = job.ref.uidvalidity;
   entry.sender = m.envelope_from;
   entry.recipients = facts.recipients;
   entry.virus = "(not a virus: refused by the MTA, " + reply_text(facts.reply).substr(0, 120) + ")";
@@ -342,11 +368,11 @@ Result Handler::quarantine_refused(const Job& job, deliver::RefusalFacts& facts)
   entry.message_id = headers::value(m.data, "Message-ID");
   entry.subject = headers::value(m.data, "Subject");
   auto stored = quarantine_.put(std::move(entry), m.data);
-  if (!stored) return left_on_server(stored.error(), facts.reply);
+  if (!stored) return stored.error();
   facts.headers_only = true;
   facts.quarantine_id = stored->id;
   facts.release_command = "clamfetch --release " + stored->id + " --to ADDRESS";
-  return handed_on("quarantined as " + stored->id);
+  return {};
 }
 
 // Infected mail: the original into the quarantine, a report to the postmaster; the

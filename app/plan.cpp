@@ -43,7 +43,8 @@ Action classify(const fetch::MessageRef& ref, bool duplicate, const PlanInput& i
     std::time_t due = fetch::UidStore::next_attempt(*d);
     if (due > in.now && d->last >= in.config_changed) {  // rc changed after it: retry
       in.log.verbose("message " + in.account + ":" + ref.uid + " deferred " + std::to_string(d->count) +
-                     " times (" + d->reason + "), next attempt at " + local_time(due));
+                     (d->count == 1 ? " time (" : " times (") + d->reason + "), next attempt at " +
+                     local_time(due));
       return Action::skip;
     }
   }

@@ -122,6 +122,8 @@ AccountOutcome AccountPoll::run(bool check_only, fetch::Session* kept) {
     }
   }
   if (kept != nullptr) kept->set_run_deadline(Deadline());  // IDLE waits on its own terms
+  // -c only looks: a saved UIDVALIDITY or prune would make the real first run no first run.
+  if (check_only) return out;
   kill_point(KillPoint::before_save);
   if (auto saved = store->save(); !saved) out.error = saved.error();
   return out;
@@ -136,7 +138,10 @@ Status AccountPoll::folder(fetch::Session& session, fetch::UidStore& store, cons
   bool first_run = !store.has_folder(name);
   if (store.set_uidvalidity(name, listing->uidvalidity)) {
     log_.info(name_ + ": UIDVALIDITY of " + name + " changed, its seen-message list was reset");
-    first_run = true;
+    // With keep, \Seen mail is what earlier polls delivered. Without keep, whatever is still
+    // on the server was not handed on (a 4xx, a deferral) even if a person read it in webmail
+    // meanwhile: it must not be put aside as old mail.
+    first_run = user_.keep;
   }
   store.prune(name, listing->messages);
 
@@ -150,8 +155,8 @@ Status AccountPoll::folder(fetch::Session& session, fetch::UidStore& store, cons
   }
   if (!plan.known.empty()) {
     if (auto noted = store.record_known(plan.known); !noted) return noted.error();
-    log_.verbose(name_ + ": " + std::to_string(plan.known.size()) + " message(s) in " + name +
-                 " already seen before the first poll: left alone (fetchall fetches them)");
+    log_.info(name_ + ": " + std::to_string(plan.known.size()) + " message(s) in " + name +
+              " already seen before the first poll: left alone as old mail (-a fetches them)");
   }
   if (!plan.delete_only.empty()) {
     if (auto acked = session.acknowledge(plan.delete_only, true); !acked) return acked.error();

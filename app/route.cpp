@@ -75,7 +75,7 @@ MtaDecision decide_delivery(const deliver::Outcome& outcome,
   if (outcome.stage == Stage::mail) {
     if (fate(outcome.reply) != Fate::refused) return keep_all(recipients);
     MtaDecision d;
-    if (is_antispam(outcome.reply.code, antispam)) {
+    if (!outcome.local && is_antispam(outcome.reply.code, antispam)) {
       d.next = MtaDecision::Next::drop_spam;
       return d;
     }

@@ -58,7 +58,8 @@ struct MtaDecision {
 /// Decides from the MTA's replies to one delivery to `recipients` (the envelope sent). Rules:
 /// - no verdict on the message (connect, greeting, EHLO, RSET, timeout or connection lost
 ///   before the end-of-DATA reply), or MAIL FROM 4xx: keep, retry every recipient;
-/// - MAIL FROM 5xx: drop_spam when its code is in `antispam`, else every recipient refused;
+/// - MAIL FROM 5xx: drop_spam when its code is in `antispam` (never for our own local
+///   refusals, outcome.local), else every recipient refused;
 /// - otherwise each recipient by fate() of its final reply (RCPT, or end of DATA):
 ///   any retry -> keep (the delivered ones are recorded, so a retry skips them; no notice
 ///   yet: the refused are told once no recipient is left to retry); else any refused ->

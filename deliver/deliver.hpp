@@ -51,6 +51,9 @@ struct Outcome {
   };
   Status status = Status::unreachable;
   Stage stage = Stage::session;
+  /// The refusal was decided here, before MAIL FROM (SIZE over the MTA's limit, an address
+  /// with control characters): never an antispam verdict.
+  bool local = false;
   Reply reply;                         ///< the reply that decided
   /// The final reply for each recipient, in envelope order, once the transaction reached the
   /// RCPT stage (empty before): the RCPT reply of a refused recipient; for an accepted one the

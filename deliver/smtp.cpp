@@ -49,6 +49,7 @@ Outcome failure(Outcome::Status status, Reply reply) {
 Outcome local_refusal(Reply reply) {
   Outcome out = failure(Outcome::Status::permanent, std::move(reply));
   out.stage = Outcome::Stage::mail;
+  out.local = true;
   return out;
 }
 

@@ -119,7 +119,11 @@ class ClamavScanner final : public Scanner {
 
   Verdict scan_with(const cl_engine* engine, std::string_view message) {
     FmapPtr map(clamav().fmap_open_memory(message.data(), message.size()));
-    if (!map) return error_verdict("libclamav: cannot map the message");
+    if (!map) {
+      Verdict v = error_verdict("libclamav: cannot map the message");
+      v.scanner_fault = true;  // out of memory: nothing about this message
+      return v;
+    }
     ScanContext context{&log_, {}};
     cl_scan_options options = scan_options();
     const char* name = nullptr;
@@ -140,7 +144,12 @@ class ClamavScanner final : public Scanner {
       std::string found = name ? name : context.first_virus;
       return finding(found.empty() ? "Heuristics.Unnamed" : found, seconds);
     }
-    return error_verdict(std::string("libclamav: ") + clamav().strerror(rc), seconds);
+    Verdict v = error_verdict(std::string("libclamav: ") + clamav().strerror(rc), seconds);
+    // Memory or the temp directory (full, unwritable) failed: the machine's fault, retried
+    // every poll; other codes (a parser error on this message's content) are the message's.
+    v.scanner_fault = rc == CL_EMEM || rc == CL_ETMPFILE || rc == CL_ETMPDIR || rc == CL_EWRITE ||
+                      rc == CL_ECREAT;
+    return v;
   }
 
   const Settings settings_;

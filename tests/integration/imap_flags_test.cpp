@@ -178,3 +178,47 @@ TEST_CASE("IMAP UIDVALIDITY change with keep is a first run again and seen mail 
   CHECK(counts["after@imap"] == 1);
   CHECK(servers.remote_messages("pop3userid1").size() == 3);
 }
+
+TEST_CASE("clamfetch -c before the first run changes nothing: the first run still leaves seen mail alone") {
+  MailServers servers;
+  ClamfetchUser user(servers);
+  seed(servers, {"read-before@imap", "unread@imap"});
+  flags(servers, "add", "\\Seen", 1);
+  user.write_rc(user.standard_rc("imap", "implicit"));  // nokeep
+  auto check = user.clamfetch({"-c"});
+  INFO(check.err);
+  CHECK(check.exit_code == 0);  // mail waits
+  // A -c that saved the folder's state made the real first run no first run: the old, read
+  // message was delivered and deleted.
+  auto r = user.clamfetch({"-v"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  servers.wait_queue_empty();
+  auto counts = count_message_ids(servers.delivered("virtualuser1"));
+  CHECK(counts["read-before@imap"] == 0);
+  CHECK(counts["unread@imap"] == 1);
+  CHECK(remote_count(servers, "read-before@imap") == 1);
+}
+
+TEST_CASE("IMAP UIDVALIDITY change without keep: mail still on the server is delivered even if read meanwhile") {
+  MailServers servers;
+  ClamfetchUser user(servers);
+  seed(servers, {"waiting@imap"});
+  user.write_rc(user.standard_rc("imap", "implicit"));  // nokeep
+  servers.stop_postfix();
+  auto down = user.clamfetch({"-v"});   // the MTA is down: the message stays, undelivered
+  INFO(down.err);
+  CHECK(down.exit_code == 10);
+  servers.start_postfix();
+  flags(servers, "add", "\\Seen", 1);   // read in webmail meanwhile
+  auto renumber = run({"doveadm", "-c", servers.env("DOVECOT_CONF"), "mailbox", "update", "-u",
+                       "pop3userid1", "--uid-validity", "4242", "INBOX"});
+  REQUIRE(renumber.exit_code == 0);
+  auto r = user.clamfetch({"-v"});
+  INFO(r.err);
+  CHECK(contains(r.err, "UIDVALIDITY of INBOX changed"));
+  CHECK(r.exit_code == 0);
+  servers.wait_queue_empty();
+  CHECK(count_message_ids(servers.delivered("virtualuser1"))["waiting@imap"] == 1);
+  CHECK(remote_count(servers, "waiting@imap") == 0);
+}

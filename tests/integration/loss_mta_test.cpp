@@ -139,6 +139,23 @@ TEST_CASE("defect 2: bouncemail bounces a partial refusal to the sender, for the
   CHECK(servers.remote_messages("pop3userid1").empty());
 }
 
+TEST_CASE("defect 2: a bounce the MTA refuses for good goes to the postmaster instead of waiting for ever") {
+  MailServers servers;
+  ClamfetchUser user(servers);
+  // A forged sender in our own domain that does not exist: Postfix refuses the bounce too.
+  servers.seed("pop3userid1", "Return-Path: <ghost@example.com>\r\n" + make_message("ghost@loss", 900));
+  user.write_rc(rc_with_is(user, "\"nobody@example.com\"", "", "bouncemail = true\n"));
+  auto r = user.clamfetch({"-v"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(contains(r.err, "result=to postmaster (bounce refused: 550)"));
+  servers.wait_queue_empty();
+  auto notices = servers.delivered("postmaster");
+  REQUIRE(notices.size() == 1);
+  CHECK(contains(notices[0], "Message-ID: <ghost@loss>"));
+  CHECK(servers.remote_messages("pop3userid1").empty());
+}
+
 TEST_CASE("defect 3: an LMTP 452 for one recipient retries that recipient alone, never the others") {
   MailServers servers;
   ClamfetchUser user(servers);

@@ -95,9 +95,10 @@ const std::vector<std::string> kRcpts{"a@example.com", "b@example.com", "c@examp
 deliver::Outcome make_outcome(const Row& row) {
   deliver::Outcome o;
   o.stage = row.stage;
-  o.reply.code = row.mail;
+  o.local = row.mail < 0;   // a negative code in a row: the transport's own refusal
+  o.reply.code = row.mail < 0 ? -row.mail : row.mail;
   for (int code : row.finals) o.per_recipient.push_back(deliver::Reply{code, "reply " + std::to_string(code)});
-  o.status = deliver::classify(row.mail);
+  o.status = deliver::classify(o.reply.code);
   return o;
 }
 
@@ -122,6 +123,7 @@ TEST_CASE("the MTA decision table, row by row") {
       {"MAIL 550 in antispam", Stage::mail, 550, {}, false, s, fetchmail_antispam, Next::drop_spam, Notice::none, none, none, none},
       {"MAIL 571 in antispam, bouncemail", Stage::mail, 571, {}, true, s, fetchmail_antispam, Next::drop_spam, Notice::none, none, none, none},
       {"MAIL 552 not in antispam", Stage::mail, 552, {}, false, s, fetchmail_antispam, Next::notify, Notice::postmaster, none, none, a},
+      {"our local 552 (SIZE over the MTA's limit), 552 in antispam", Stage::mail, -552, {}, false, s, {552}, Next::notify, Notice::postmaster, none, none, a},
       // RCPT: antispam never applies.
       {"RCPT 550 user unknown, antispam lists 550", Stage::rcpt, 550, {550}, false, s, fetchmail_antispam, Next::notify, Notice::postmaster, none, none, a},
       {"RCPT 554 relay denied, bouncemail", Stage::rcpt, 554, {554}, true, s, fetchmail_antispam, Next::notify, Notice::bounce, none, none, a},
