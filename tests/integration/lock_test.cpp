@@ -54,7 +54,7 @@ struct Bystander {
 
 }  // namespace
 
-TEST_CASE("-q does not signal the pid a stale lock file names") {
+TEST_CASE("a stale lock file: -q does not signal the pid it names") {
   // No servers needed: clamfetch -q runs as root here, so it could signal the bystander.
   char tmpl[] = "/tmp/cflock.XXXXXX";
   REQUIRE(mkdtemp(tmpl) != nullptr);
