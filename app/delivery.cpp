@@ -6,6 +6,7 @@
 #include <map>
 #include <span>
 
+#include "app/outcome_text.hpp"
 #include "app/route.hpp"
 #include "app/quarantine.hpp"
 #include "app/settings.hpp"
@@ -207,20 +208,6 @@ std::vector<std::string> Handler::remaining_recipients(const Job& job) {
   return out;
 }
 
-// "a@x:250,b@x:550" — each recipient's final reply, for the delivery line.
-std::string recipient_replies(const deliver::Outcome& outcome, const std::vector<std::string>& rcpts) {
-  std::string out;
-  for (std::size_t i = 0; i < rcpts.size(); ++i) {
-    int code = i < outcome.per_recipient.size() ? outcome.per_recipient[i].code : outcome.reply.code;
-    out += (out.empty() ? "" : ",") + rcpts[i] + ":" + std::to_string(code);
-  }
-  return out;
-}
-
-std::string reply_text(const deliver::Reply& reply) {
-  return (reply.code != 0 ? std::to_string(reply.code) + " " : "") + reply.text;
-}
-
 Result Handler::deliver_clean(const Job& job, const Verdict& verdict) {
   const auto& user = *job.account->user;
   std::vector<std::string> recipients = remaining_recipients(job);
@@ -270,10 +257,6 @@ Result Handler::deliver_clean(const Job& job, const Verdict& verdict) {
       return refused(job, decision, std::move(r));
   }
   return r;
-}
-
-bool too_big(const deliver::Reply& reply) {
-  return reply.code == 552 || reply.text.starts_with("5.3.4");
 }
 
 // The MTA refused the message permanently for some recipients: tell the sender (bouncemail)
@@ -477,22 +460,6 @@ void Handler::defer_with_backoff(const Job& job, const Verdict& verdict, const R
   }
 }
 
-// clamav-milter's LogInfected / LogClean: basic names account, UID and verdict; full adds
-// the envelope, Subject and Message-ID.
-std::string scan_detail(const Job& job, const Verdict& verdict, rc::LogDetail detail) {
-  const auto& m = job.message;
-  std::string line = "scan: account=" + job.account->name + " uid=" + job.ref.uid + " size=" +
-                     std::to_string(m.data.size()) + " verdict=" + describe(verdict) +
-                     " time=" + std::to_string(static_cast<int>(verdict.seconds * 1000)) + "ms";
-  if (detail == rc::LogDetail::full) {
-    std::string rcpts;
-    for (const auto& r : m.recipients) rcpts += (rcpts.empty() ? "" : ",") + r;
-    line += " from=<" + m.envelope_from + "> to=<" + rcpts + "> subject=\"" +
-            headers::value(m.data, "Subject") + "\" message-id=" + headers::value(m.data, "Message-ID");
-  }
-  return line;
-}
-
 void Handler::log_outcome(const Job& job, const Verdict& verdict, const Result& r) {
   const auto& acct = *job.account;
   bool flushed = r.acknowledge && !acct.user->keep;
@@ -512,20 +479,8 @@ void Handler::log_outcome(const Job& job, const Verdict& verdict, const Result& 
   bool infected = verdict.status == Verdict::Status::infected;
   rc::LogDetail detail = infected ? config_.scan.log_infected : config_.scan.log_clean;
   bool scanned = infected || verdict.status == Verdict::Status::clean;
-  if (scanned && detail != rc::LogDetail::off) log_.info(scan_detail(job, verdict, detail));
+  if (scanned && detail != rc::LogDetail::off) log_.info(scan_detail(acct.name, job.ref.uid, job.message, verdict, detail));
   if (r.error) log_.error(acct.name + ": " + r.error->text);
-}
-
-// What resolves a scan deferral that is the message's own.
-std::string scan_remedy(const Verdict& verdict) {
-  switch (verdict.status) {
-    case Verdict::Status::limits:
-      return "raise the [scan] limits, or set [scan] on_limits = \"accept\" (clamd's default)";
-    case Verdict::Status::oversize:
-      return "raise [scan] max_file_size, or set [scan] on_oversize = \"accept\"";
-    default:
-      return "check the message with clamfetch --scan, or set [scan] on_fail = \"accept\"";
-  }
 }
 
 Result Handler::dispatch(const Job& job, const Verdict& verdict) {
