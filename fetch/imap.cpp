@@ -49,6 +49,28 @@ void forget_capabilities(mailimap* imap) {
   info->imap_capability = empty;
 }
 
+// "tag SP CAPABILITY CRLF", read until the tagged reply, whose "* CAPABILITY" data libetpan
+// stores in imap_connection_info. Not mailimap_custom_command(): libetpan writes a space after
+// the command ("2 CAPABILITY \r\n"), which RFC 9051's grammar does not allow and Cyrus answers
+// with BAD. The rest is what mailimap_custom_command does.
+int send_capability_command(mailimap* imap) {
+  static constexpr char kCommand[] = "CAPABILITY\r\n";
+  int r = mailimap_send_current_tag(imap);  // "tag SP"
+  if (r != MAILIMAP_NO_ERROR) return r;
+  if (mailstream_write(imap->imap_stream, kCommand, sizeof kCommand - 1) !=
+          static_cast<ssize_t>(sizeof kCommand - 1) ||
+      mailstream_flush(imap->imap_stream) == -1) {
+    return MAILIMAP_ERROR_STREAM;
+  }
+  if (mailimap_read_line(imap) == nullptr) return MAILIMAP_ERROR_STREAM;
+  mailimap_response* response = nullptr;
+  r = mailimap_parse_response(imap, &response);
+  if (r != MAILIMAP_NO_ERROR) return r;
+  int state = response->rsp_resp_done->rsp_data.rsp_tagged->rsp_cond_state->rsp_type;
+  mailimap_response_free(response);
+  return state == MAILIMAP_RESP_COND_STATE_OK ? MAILIMAP_NO_ERROR : MAILIMAP_ERROR_CUSTOM_COMMAND;
+}
+
 bool response_code_is(const mailimap* imap, const char* code) {
   const auto* info = imap->imap_response_info;
   return info != nullptr && info->rsp_atom != nullptr && strcasecmp(info->rsp_atom, code) == 0;
@@ -226,7 +248,7 @@ Status ImapSession::refresh_capabilities(std::string_view why) {
   // "[CAPABILITY]" code in the reply; found by tests/fuzz/imap_fuzz). A reply without any
   // leaves the empty list set here.
   forget_capabilities(imap_.get());
-  int r = mailimap_custom_command(imap_.get(), "CAPABILITY");
+  int r = send_capability_command(imap_.get());
   if (r != MAILIMAP_NO_ERROR) return fail(r, why);
   return {};
 }
@@ -274,7 +296,9 @@ Status ImapSession::login_with(const std::string& password) {
   const char* user = settings_.username.c_str();
   int r = use_plain ? mailimap_authenticate(imap, "PLAIN", settings_.server.c_str(), nullptr,
                                             nullptr, user, user, password.c_str(), nullptr)
-                    : mailimap_login(imap, user, password.c_str());
+                    : imap_quotable(settings_.username) && imap_quotable(password)
+                        ? mailimap_login(imap, user, password.c_str())
+                        : login_with_literals(imap, settings_.username, password);
   wipe_write_buffer(imap->imap_stream);
   if (r == MAILIMAP_NO_ERROR) return {};
   if (r != MAILIMAP_ERROR_LOGIN && r != MAILIMAP_ERROR_PROTOCOL) {

@@ -64,6 +64,13 @@ AttFacts att_facts(const mailimap_msg_att* att);
 bool has_extension(mailimap* imap, const char* name);
 bool has_authentication(mailimap* imap, const char* mechanism);
 
+/// Whether an IMAP quoted string can carry `text`: 7-bit, no NUL, CR or LF (RFC 9051 quoted).
+bool imap_quotable(std::string_view text);
+/// LOGIN with each credential as a quoted string when imap_quotable(), else as a
+/// synchronizing literal (imap_login.cpp); libetpan's mailimap_login() quotes everything.
+/// Returns a libetpan code as mailimap_login() does (MAILIMAP_ERROR_LOGIN when refused).
+int login_with_literals(mailimap* imap, std::string_view user, std::string_view password);
+
 /// Decimal IMAP UID, or 0 when `text` is not one.
 uint32_t parse_uid(std::string_view text);
 

@@ -29,6 +29,12 @@ Step Step::trickle(std::string bytes, int interval_ms) {
   step.interval_ms = interval_ms;
   return step;
 }
+Step Step::strict(std::string prefix, Checker check) {
+  Step step{Type::expect, std::move(prefix), {}, {}};
+  step.check = std::move(check);
+  return step;
+}
+Step Step::data() { return {Type::data, {}, {}, {}}; }
 Step Step::hang() { return {Type::hang, {}, {}, {}}; }
 Step Step::close() { return {Type::close, {}, {}, {}}; }
 
@@ -124,12 +130,14 @@ struct TranscriptServer::Connection {
     return true;
   }
 
-  /// The next line without its line end; false at end of stream or failure.
-  bool read_line(std::string& line) {
+  /// The next line without its line end (and, in `raw`, with it exactly as received); false
+  /// at end of stream or failure.
+  bool read_line(std::string& line, std::string* raw = nullptr) {
     for (;;) {
       size_t end = buffer.find('\n');
       if (end != std::string::npos) {
         line = buffer.substr(0, end);
+        if (raw != nullptr) *raw = buffer.substr(0, end + 1);
         buffer.erase(0, end + 1);
         if (!line.empty() && line.back() == '\r') line.pop_back();
         return true;
@@ -211,12 +219,20 @@ void TranscriptServer::play(Connection& c) {
   std::string line;
   for (const Step& step : steps_) {
     switch (step.type) {
-      case Step::Type::expect:
-        if (!c.read_line(line)) return finish("client closed the connection before: " + step.text);
+      case Step::Type::expect: {
+        std::string raw;
+        if (!c.read_line(line, &raw)) return finish("client closed the connection before: " + step.text);
         record(line);
         if (line.compare(0, step.text.size(), step.text) != 0) {
           return finish("expected " + step.text + ", got " + line);
         }
+        if (step.check) {
+          if (std::string why = step.check(raw); !why.empty()) return finish("grammar: " + why);
+        }
+        break;
+      }
+      case Step::Type::data:
+        if (std::string why = read_data(c); !why.empty()) return finish(why);
         break;
       case Step::Type::send:
         if (!c.write_all(step.text)) return finish("client went away while we sent");
@@ -239,6 +255,27 @@ void TranscriptServer::play(Connection& c) {
     }
   }
   finish("");
+}
+
+std::string TranscriptServer::read_data(Connection& c) {
+  std::string data, line, raw;
+  for (;;) {
+    if (!c.read_line(line, &raw)) return "client closed the connection in DATA";
+    if (raw.size() < 2 || raw.compare(raw.size() - 2, 2, "\r\n") != 0 ||
+        line.find('\r') != std::string::npos) {
+      return "DATA line not ending in CRLF (bare LF or CR): " + line.substr(0, 80);
+    }
+    if (line == ".") break;
+    data += (line.size() > 0 && line[0] == '.' ? line.substr(1) : line) + "\r\n";
+  }
+  std::lock_guard lock(mutex_);
+  data_.push_back(std::move(data));
+  return "";
+}
+
+std::vector<std::string> TranscriptServer::data() const {
+  std::lock_guard lock(mutex_);
+  return data_;
 }
 
 void TranscriptServer::record(std::string line) {

@@ -6,8 +6,10 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -15,14 +17,24 @@ namespace clamfetch::test {
 
 /// One step of the server's side of a conversation.
 struct Step {
-  enum class Type { expect, send, trickle, start_tls, hang, close };
+  enum class Type { expect, send, trickle, start_tls, hang, close, data };
+  /// Checks one client line given with its line end as received: empty if valid, else why.
+  using Checker = std::function<std::string(std::string_view raw_line)>;
   Type type = Type::close;
   std::string text;  ///< expect: the prefix the next client line must start with; send: bytes
   std::string cert_file, key_file;  ///< start_tls: PEM files of the server's certificate
   int interval_ms = 0;  ///< trickle: pause before each octet
+  Checker check{};      ///< expect: also checks the line's exact bytes (see strict())
 
   /// Read one line from the client; it must start with `prefix` (else the script stops).
   static Step expect(std::string prefix);
+  /// expect(), and the line's exact bytes (line end included) must pass `check` (a grammar of
+  /// tests/fake/grammar.hpp), else the script stops naming the bytes. A line that ends in an
+  /// IMAP literal "{n}" is checked together with the lines that carry the literal.
+  static Step strict(std::string prefix, Checker check);
+  /// SMTP/LMTP message data after DATA's 354: lines up to the lone "." line, each ending in
+  /// CRLF (else the script stops); kept, dot-unstuffed, for data().
+  static Step data();
   /// Send these bytes as they are (write "\r\n" yourself).
   static Step send(std::string bytes);
   /// Send these bytes one octet at a time, `interval_ms` before each: a server that is never
@@ -59,6 +71,8 @@ class TranscriptServer {
   /// Empty, or why the script stopped early ("expected USER, got QUIT", "TLS handshake
   /// failed: ...", "client closed the connection before: USER").
   std::string failure() const;
+  /// The message data read by data() steps, dot-unstuffed, with CRLF line ends.
+  std::vector<std::string> data() const;
   /// Whether a TLS handshake of a start_tls step completed.
   bool tls_established() const;
 
@@ -67,6 +81,8 @@ class TranscriptServer {
   void serve();
   void play(Connection& connection);
   void record(std::string line);
+  /// The data() step: empty, or why it failed.
+  std::string read_data(Connection& connection);
   void finish(std::string failure);
 
   std::vector<Step> steps_;
@@ -76,6 +92,7 @@ class TranscriptServer {
   mutable std::mutex mutex_;
   mutable std::condition_variable done_cv_;
   std::vector<std::string> received_;
+  std::vector<std::string> data_;
   std::string failure_;
   bool done_ = false;
   bool tls_ = false;
