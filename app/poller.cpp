@@ -34,7 +34,7 @@ Message make_message(const rc::Poll& poll, const rc::User& user, const fetch::Me
   m.uid = ref.uid;
   m.key = poll.server + "/" + user.username + "/" +
           (poll.protocol == rc::Protocol::imap ? ref.folder + "/" : "") + ref.uid;
-  m.envelope_from = headers::address(headers::value(data, "Return-Path"));
+  m.envelope_from = headers::envelope_sender(data);
   m.recipients = user.is;
   m.server = poll.server;
   m.protocol = poll.protocol == rc::Protocol::imap ? "IMAP" : "POP3";
