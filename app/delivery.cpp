@@ -223,7 +223,7 @@ Result Handler::deliver_clean(const Job& job, const Verdict& verdict) {
   }
   if (!config_.global.invisible) {
     deliver::ReceivedInfo info{job.message.server, host_, job.message.protocol, kVersion,
-                               recipients.front(), std::time(nullptr)};
+                               recipients.front(), std::time(nullptr), job.message.server_address};
     head = deliver::add_received(head, info);
   }
   const std::string_view parts[] = {head, original.substr(split)};

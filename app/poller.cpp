@@ -29,7 +29,7 @@ struct AccountOutcome {
 };
 
 Message make_message(const rc::Poll& poll, const rc::User& user, const fetch::MessageRef& ref,
-                     std::string data) {
+                     std::string data, std::string server_address) {
   Message m;
   m.uid = ref.uid;
   m.key = poll.server + "/" + user.username + "/" +
@@ -37,6 +37,7 @@ Message make_message(const rc::Poll& poll, const rc::User& user, const fetch::Me
   m.envelope_from = headers::envelope_sender(data);
   m.recipients = user.is;
   m.server = poll.server;
+  m.server_address = std::move(server_address);
   m.protocol = poll.protocol == rc::Protocol::imap ? "IMAP" : "POP3";
   m.data = std::move(data);
   return m;
@@ -193,7 +194,7 @@ Status AccountPoll::transfer(fetch::Session& session, AccountRun& run, const Pla
       run.fail(data.error(), false);
       return true;
     }
-    Job job{&run, ref, make_message(poll_, user_, ref, std::move(*data)), index, plan.retrieve.size()};
+    Job job{&run, ref, make_message(poll_, user_, ref, std::move(*data), session.peer_address()), index, plan.retrieve.size()};
     pool_->submit(std::move(job));
     return true;
   });

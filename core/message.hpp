@@ -15,6 +15,7 @@ struct Message {
   std::string envelope_from;            ///< from Return-Path, empty for the null sender
   std::vector<std::string> recipients;  ///< local recipients (the account's `is`)
   std::string server;                   ///< host it came from (for the Received header)
+  std::string server_address;           ///< its IP address on this connection, or empty
   std::string protocol;                 ///< "POP3" or "IMAP" (for the Received header)
 };
 

@@ -175,15 +175,18 @@ Extensions parse_extensions(const std::vector<std::string>& lines);
 std::string rfc5322_date(std::time_t when);
 
 struct ReceivedInfo {
-  std::string server;        ///< where the message was fetched from
+  std::string server;        ///< where the message was fetched from (the rc file's name)
   std::string by_host;       ///< this host
   std::string protocol;      ///< "POP3" / "IMAP"
   std::string version;       ///< clamfetch version
   std::string recipient;
   std::time_t when = 0;
+  std::string server_address{};  ///< the server's IP address on the connection used, or empty
 };
 
-/// The message with a Received: header prepended.
+/// The message with a Received: header prepended: "from SERVER [ADDRESS]" (as fetchmail's;
+/// "[ADDRESS]" is an RFC 5322 domain-literal, so the header stays a valid received-token
+/// list) "by BY_HOST with PROTOCOL (clamfetch VERSION) for <RECIPIENT>; DATE".
 std::string add_received(std::string_view message, const ReceivedInfo& info);
 
 /// Facts for the postmaster report about an infected message.

@@ -31,7 +31,12 @@ std::string add_received(std::string_view message, const ReceivedInfo& info) {
   const char* eol = (lf == std::string_view::npos || (lf > 0 && message[lf - 1] == '\r'))
                         ? "\r\n" : "\n";
   auto clean = [](std::string_view value) { return mime::one_line(value, 200); };
-  std::string header = "Received: from " + clean(info.server) + eol + "\tby " +
+  // The address is ours (getpeername), not the server's word; an IPv6 one gets its "IPv6:"
+  // tag as in RFC 5321's address literals.
+  std::string address = clean(info.server_address);
+  if (address.find(':') != std::string::npos) address = "IPv6:" + address;
+  std::string from = clean(info.server) + (address.empty() ? "" : " [" + address + "]");
+  std::string header = "Received: from " + from + eol + "\tby " +
                        clean(info.by_host) + " with " + clean(info.protocol) + " (clamfetch " +
                        clean(info.version) + ")" + eol + "\tfor <" + clean(info.recipient) +
                        ">; " + rfc5322_date(info.when) + eol;

@@ -129,6 +129,9 @@ class Session {
   /// True when idle() can work: an IMAP server that announced IDLE (RFC 2177). Valid after
   /// open(); false for POP3.
   virtual bool can_idle() const { return false; }
+  /// The numeric IP address of the server this session connected to ("192.0.2.1"), for the
+  /// Received header; empty before open() or when unknown.
+  virtual std::string peer_address() const { return {}; }
 
   /// Waits on the folder last listed for the server to announce new mail (IMAP IDLE): first
   /// commits pending deletions (EXPUNGE), then idles until new mail, `max_seconds`, or until

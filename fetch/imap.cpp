@@ -173,6 +173,7 @@ Status ImapSession::connect_stream() {
                                       : (tls.mode == TlsMode::implicit ? kImapsPort : kImapPort);
   Result<int> fd = tcp_connect(settings_.server, port, settings_.timeout_seconds);
   if (!fd) return fd.error();
+  peer_address_ = fetch::peer_address(*fd);
 
   mailstream* stream = nullptr;
   if (tls.mode == TlsMode::implicit) {

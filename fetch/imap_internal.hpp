@@ -166,6 +166,7 @@ class ImapSession final : public Session {
   bool can_idle() const override;
   void set_run_deadline(const Deadline& deadline) override;
   Result<IdleEvent> idle(int max_seconds, int wake_fd) override;
+  std::string peer_address() const override { return peer_address_; }
 
  private:
   enum class State { idle, connected, authenticated, broken, closed };
@@ -232,6 +233,7 @@ class ImapSession final : public Session {
   State state_ = State::idle;
 
   std::string folder_;                    ///< selected folder
+  std::string peer_address_;              ///< the server's IP address, once connected
   std::set<uint32_t> deleted_;            ///< UIDs marked \Deleted in folder_, not yet expunged
 
   Sink sink_ = Sink::none;

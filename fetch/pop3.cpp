@@ -76,6 +76,7 @@ class Pop3Session final : public Session {
   Status acknowledge(std::span<const MessageRef> refs, bool remove) override;
   Status close() override;
   void set_run_deadline(const Deadline& deadline) override;
+  std::string peer_address() const override { return peer_address_; }
 
  private:
   /// Reads the RETR reply and body of `ref` within its deadline. A refused RETR, or a body
@@ -103,6 +104,7 @@ class Pop3Session final : public Session {
   AccountSettings settings_;
   Log& log_;
   Pop3Options options_;
+  std::string peer_address_;  ///< the server's IP address, once connected
   Pop3Ptr pop_;
   std::unique_ptr<Pop3Wire> wire_;
   std::string greeting_;        ///< the greeting's text after "+OK", for APOP
@@ -140,6 +142,7 @@ Status Pop3Session::connect() {
   uint16_t port = settings_.port != 0 ? settings_.port : implicit ? 995 : 110;
   Result<int> fd = tcp_connect(settings_.server, port, timeout());
   if (!fd) return fd.error();
+  peer_address_ = fetch::peer_address(*fd);
   mailstream* stream = nullptr;
   if (implicit) {
     Result<mailstream_low*> low = tls_open(*fd, settings_.server, settings_.tls, timeout());

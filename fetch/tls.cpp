@@ -442,6 +442,18 @@ Result<int> tcp_connect(const std::string& host, uint16_t port, int timeout_seco
   return last;
 }
 
+std::string peer_address(int fd) {
+  sockaddr_storage addr{};
+  socklen_t length = sizeof addr;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &length) != 0) return {};
+  char host[NI_MAXHOST];
+  if (::getnameinfo(reinterpret_cast<sockaddr*>(&addr), length, host, sizeof host, nullptr, 0,
+                    NI_NUMERICHOST) != 0) {
+    return {};
+  }
+  return host;
+}
+
 Result<mailstream_low*> tls_open(int fd, const std::string& host, const TlsSettings& tls,
                                  int timeout_seconds) {
   FdGuard guard(fd);

@@ -22,6 +22,10 @@ namespace clamfetch::fetch {
 /// Errors: Kind::dns (no such host), Kind::connect (refused, unreachable), Kind::timeout.
 Result<int> tcp_connect(const std::string& host, uint16_t port, int timeout_seconds);
 
+/// The numeric address of the peer of a connected socket ("192.0.2.1", "2001:db8::1"), or
+/// empty when it cannot be read.
+std::string peer_address(int fd);
+
 /// Run the TLS handshake on a connected fd and verify it (chain against ca_file or the
 /// system store, host name, min_tls, fingerprint). On success returns a mailstream_low that
 /// owns the fd and the SSL object (freeing it closes both). On failure the fd is closed.

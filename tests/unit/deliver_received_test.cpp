@@ -89,3 +89,25 @@ TEST_CASE("Received header values cannot break the header", "[deliver][received]
   CHECK(out.find("\nBcc") == std::string::npos);
   CHECK(out.rfind("Received: from evil X-Injected: 1\r\n", 0) == 0);
 }
+
+TEST_CASE("Received header names the server by name and address, as fetchmail's", "[deliver][received]") {
+  Zone utc("UTC0");
+  ReceivedInfo i = info();
+  i.server_address = "192.0.2.1";
+  CHECK(add_received("Subject: x\r\n\r\n", i) ==
+        "Received: from pop.example.net [192.0.2.1]\r\n\tby mail.example.com with POP3 (clamfetch 0.1.0)\r\n"
+        "\tfor <virtualuser1@example.com>; Thu, 1 Jan 1970 00:00:00 +0000\r\nSubject: x\r\n\r\n");
+  // An IPv6 address carries the "IPv6:" tag of RFC 5321's address literals.
+  i.server_address = "2001:db8::1";
+  CHECK(add_received("Subject: x\r\n\r\n", i).rfind("Received: from pop.example.net [IPv6:2001:db8::1]\r\n", 0) == 0);
+  // Unknown address: the name alone, as before.
+  i.server_address.clear();
+  CHECK(add_received("Subject: x\r\n\r\n", i).rfind("Received: from pop.example.net\r\n", 0) == 0);
+}
+
+TEST_CASE("Received header: an address cannot break the header either", "[deliver][received]") {
+  ReceivedInfo i = info();
+  i.server_address = "1.2.3.4]\r\nX-Injected: 1";
+  std::string out = add_received("Subject: x\r\n\r\n", i);
+  CHECK(out.find("\nX-Injected") == std::string::npos);
+}
