@@ -71,6 +71,13 @@ bool imap_quotable(std::string_view text);
 /// Returns a libetpan code as mailimap_login() does (MAILIMAP_ERROR_LOGIN when refused).
 int login_with_literals(mailimap* imap, std::string_view user, std::string_view password);
 
+/// A folder name from the rc file as IMAP4rev1 wants it on the wire (RFC 3501 5.1.3): UTF-8
+/// in modified UTF-7 ("Entwürfe" -> "Entw&APw-rfe"); libetpan would send the 8-bit octets in
+/// a quoted string, which the grammar does not allow. A name without 8-bit octets is taken
+/// as already encoded (fetchmail's rc files carry modified UTF-7) and left as it is; so is one
+/// that is not valid UTF-8.
+std::string mailbox_name(std::string_view folder);
+
 /// Decimal IMAP UID, or 0 when `text` is not one.
 uint32_t parse_uid(std::string_view text);
 

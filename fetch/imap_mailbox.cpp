@@ -161,7 +161,7 @@ Result<FolderListing> ImapSession::list(const std::string& folder) {
   if (!deleted_.empty() && folder != folder_) {
     if (Status status = expunge_deleted(); !status) return status.error();
   }
-  int r = mailimap_select(imap_.get(), folder.c_str());
+  int r = mailimap_select(imap_.get(), mailbox_name(folder).c_str());
   if (r == MAILIMAP_ERROR_SELECT) {
     if (!deleted_.empty()) {
       log_.warning(prefix() + std::to_string(deleted_.size()) + " messages stay marked deleted in " +

@@ -1,8 +1,11 @@
-// Small pieces of the IMAP session: libetpan object builders, FETCH response facts, and the
-// mapping of libetpan's error codes to our Error.
+// Small pieces of the IMAP session: libetpan object builders, FETCH response facts, the
+// mapping of libetpan's error codes to our Error, and mailbox names on the wire.
 
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "fetch/imap_internal.hpp"
 
@@ -196,6 +199,80 @@ Error session_error(int code, const std::string& account, std::string_view what,
                                       std::to_string(code) + ")",
                                   server_text));
   }
+}
+
+}  // namespace clamfetch::fetch::imap
+
+namespace clamfetch::fetch::imap {
+
+namespace {
+
+// Code points of valid UTF-8, or false.
+bool decode_utf8(std::string_view text, std::vector<uint32_t>& out) {
+  for (std::size_t i = 0; i < text.size();) {
+    auto lead = static_cast<unsigned char>(text[i]);
+    int extra = lead < 0x80 ? 0 : (lead & 0xe0) == 0xc0 ? 1 : (lead & 0xf0) == 0xe0 ? 2 : (lead & 0xf8) == 0xf0 ? 3 : -1;
+    if (extra < 0 || text.size() - i <= static_cast<std::size_t>(extra)) return false;
+    uint32_t cp = extra == 0 ? lead : lead & (0x3f >> extra);
+    for (int k = 1; k <= extra; ++k) {
+      auto next = static_cast<unsigned char>(text[i + static_cast<std::size_t>(k)]);
+      if ((next & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (next & 0x3f);
+    }
+    static const uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[extra] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    out.push_back(cp);
+    i += static_cast<std::size_t>(extra) + 1;
+  }
+  return true;
+}
+
+// "&" + modified base64 (",", not "/"; no padding) of UTF-16BE + "-".
+std::string encode_run(const std::vector<uint16_t>& units) {
+  static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+  std::string bytes;
+  for (uint16_t u : units) {
+    bytes += static_cast<char>(u >> 8);
+    bytes += static_cast<char>(u & 0xff);
+  }
+  std::string out = "&";
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (char c : bytes) {
+    buffer = (buffer << 8) | static_cast<unsigned char>(c);
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out += kAlphabet[(buffer >> bits) & 0x3f];
+    }
+  }
+  if (bits > 0) out += kAlphabet[(buffer << (6 - bits)) & 0x3f];
+  return out + "-";
+}
+
+}  // namespace
+
+std::string mailbox_name(std::string_view folder) {
+  bool ascii = std::all_of(folder.begin(), folder.end(),
+                           [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  std::vector<uint32_t> points;
+  if (ascii || !decode_utf8(folder, points)) return std::string(folder);
+  std::string out;
+  std::vector<uint16_t> run;
+  for (uint32_t cp : points) {
+    if (cp >= 0x20 && cp <= 0x7e) {
+      if (!run.empty()) out += encode_run(run);
+      run.clear();
+      out += cp == '&' ? std::string("&-") : std::string(1, static_cast<char>(cp));
+    } else if (cp > 0xffff) {
+      run.push_back(static_cast<uint16_t>(0xd800 + ((cp - 0x10000) >> 10)));
+      run.push_back(static_cast<uint16_t>(0xdc00 + ((cp - 0x10000) & 0x3ff)));
+    } else {
+      run.push_back(static_cast<uint16_t>(cp));
+    }
+  }
+  if (!run.empty()) out += encode_run(run);
+  return out;
 }
 
 }  // namespace clamfetch::fetch::imap

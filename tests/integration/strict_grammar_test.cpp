@@ -153,8 +153,9 @@ TEST_CASE("Strict IMAP peer: a full STARTTLS session of the real binary keeps to
   CHECK(clamfetch::test::lf_to_crlf(delivered[0]).find("Subject: strict peer\r\n") != std::string::npos);
 }
 
-TEST_CASE("Strict IMAP peer: an 8-bit password goes as a literal, not as a quoted string", "[grammar]") {
-  // RFC 9051's quoted carries 7-bit TEXT-CHARs only; libetpan quoted a UTF-8 password as is.
+TEST_CASE("Strict IMAP peer: an 8-bit password goes as a literal, a UTF-8 folder in modified UTF-7", "[grammar]") {
+  // RFC 9051's quoted carries 7-bit TEXT-CHARs only; libetpan quoted a UTF-8 password and
+  // folder name as they were.
   MailServers servers;
   ClamfetchUser user(servers);
   const std::string password = "p\xc3\xa4ss w\xc3\xb6rd";
@@ -165,12 +166,13 @@ TEST_CASE("Strict IMAP peer: an 8-bit password goes as a literal, not as a quote
       Step::strict("1 LOGIN pop3userid1 {" + std::to_string(password.size()) + "}", check),
       Step::send("+ go ahead\r\n"), Step::strict(password, check),
       Step::send("1 OK [CAPABILITY IMAP4rev1 UIDPLUS] logged in\r\n"),
-      Step::strict("2 SELECT INBOX", check),
+      Step::strict("2 SELECT \"Entw&APw-rfe\"", check),
       Step::send("* 0 EXISTS\r\n* OK [UIDVALIDITY 42] ok\r\n2 OK [READ-WRITE] selected\r\n"),
       Step::strict("3 LOGOUT", check), Step::send("* BYE bye\r\n3 OK done\r\n")});
   std::string rc = replace(user.standard_rc("imap", "implicit"), "port = " + servers.env("IMAPS_PORT"),
                            "port = " + std::to_string(fake.port()));
-  user.write_rc(replace(rc, "password = \"pop3password1\"", "password = \"" + password + "\""));
+  rc = replace(rc, "password = \"pop3password1\"", "password = \"" + password + "\"");
+  user.write_rc(rc + "  folders = [\"Entw\xc3\xbcrfe\"]\n");
   RunResult r = user.clamfetch({});
   INFO(r.err);
   REQUIRE(fake.wait_done(20));
