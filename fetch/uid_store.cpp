@@ -163,7 +163,7 @@ bool parse_accepted(Entry& entry, const std::vector<std::string>& t, size_t firs
 
 std::string accepted_text(uint64_t size, const std::set<std::string>& recipients) {
   std::string text = std::to_string(size);
-  for (const auto& r : recipients) text += " " + percent_escape(r);
+  for (const auto& r : recipients) text.append(" ").append(percent_escape(r));  // not " " + string&&: GCC bug 105329
   return text;
 }
 
@@ -544,7 +544,7 @@ std::time_t UidStore::next_attempt(const Deferral& d) {
 std::string UidStore::serialize() const {
   std::string text = std::string(kHeader) + "\n";
   for (const auto& [name, folder] : folders_) {
-    text += "folder " + std::to_string(folder.uidvalidity) + " " + percent_escape(name) + "\n";
+    text.append("folder ").append(std::to_string(folder.uidvalidity)).append(" ").append(percent_escape(name)).append("\n");
     for (const auto& [uid, e] : folder.uids) {
       if (e.mark != Mark::none && !e.sizes.empty()) {
         std::string sizes;
