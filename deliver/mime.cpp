@@ -123,9 +123,7 @@ std::string header(std::string_view name, std::string_view value) {
       if (!encode) {
         encoded += word;
       } else {
-        // Not `" " + std::string(word)`: GCC 12's -Wrestrict false positive at -O3 (bug 105329).
-        std::string words = previous_encoded ? std::string(" ").append(word) : std::string(word);
-        encoded += encode_words(words);
+        encoded += encode_words(previous_encoded ? " " + std::string(word) : std::string(word));
       }
       previous_encoded = encode;
       pos = space + 1;

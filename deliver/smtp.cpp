@@ -383,7 +383,7 @@ bool SmtpTransport::accept_envelope(const std::vector<Reply>& replies, Outcome& 
 // recipient, in RCPT order).
 void SmtpTransport::finish_data(const DataSection& wire, const std::vector<std::size_t>& accepted,
                                 Outcome& out) {
-  trace('>', std::string("(").append(std::to_string(wire.size())).append(" octets of message data)"));  // GCC bug 105329
+  trace('>', "(" + std::to_string(wire.size()) + " octets of message data)");
   std::string error;
   out.stage = Outcome::Stage::data;
   last_io_ = wire.write(*conn_, settings_.timeout_seconds, error, [this] { return before_end_of_data(); });

@@ -163,7 +163,7 @@ bool parse_accepted(Entry& entry, const std::vector<std::string>& t, size_t firs
 
 std::string accepted_text(uint64_t size, const std::set<std::string>& recipients) {
   std::string text = std::to_string(size);
-  for (const auto& r : recipients) text.append(" ").append(percent_escape(r));  // not " " + string&&: GCC bug 105329
+  for (const auto& r : recipients) text += " " + percent_escape(r);
   return text;
 }
 
@@ -548,7 +548,7 @@ std::time_t UidStore::next_attempt(const Deferral& d) {
 std::string UidStore::serialize() const {
   std::string text = std::string(kHeader) + "\n";
   for (const auto& [name, folder] : folders_) {
-    text.append("folder ").append(std::to_string(folder.uidvalidity)).append(" ").append(percent_escape(name)).append("\n");
+    text += "folder " + std::to_string(folder.uidvalidity) + " " + percent_escape(name) + "\n";
     for (const auto& [uid, e] : folder.uids) {
       if (e.mark != Mark::none && !e.sizes.empty()) {
         std::string sizes;

@@ -57,9 +57,7 @@ class ClamavScanner final : public Scanner {
     std::lock_guard lock(mutex_);
     std::string engine = "libclamav " + library_version();
     if (engine_ && db_version_ != 0) {
-      // Appended piece by piece: `"/" + std::string&&` trips GCC 12's -Wrestrict false
-      // positive at -O3 (GCC bug 105329).
-      engine.append("/").append(std::to_string(db_version_)).append("/").append(format_time(db_time_));
+      engine += "/" + std::to_string(db_version_) + "/" + format_time(db_time_);
     }
     return engine;
   }

@@ -60,8 +60,7 @@ std::string database_description(const std::string& database) {
   closedir(dir);
   std::string out = database + ":";
   for (const auto& p : parts) out += " " + p + ";";
-  // Appended, not `" " + std::string&&`: GCC 12's -Wrestrict false positive at -O3 (bug 105329).
-  if (other > 0) out.append(" ").append(std::to_string(other)).append(" unofficial signature file(s)");
+  if (other > 0) out += " " + std::to_string(other) + " unofficial signature file(s)";
   if (parts.empty() && other == 0) out += " no signature files";
   return out;
 }
