@@ -101,7 +101,7 @@ RunResult clamfetch_with_dev_log(const MailServers& servers, const ClamfetchUser
 
 }  // namespace
 
-TEST_CASE("--syslog: facility mail, ident clamfetch[pid], priorities by level, fetchmail's lines intact") {
+TEST_CASE("syslog (--syslog): facility mail, ident clamfetch[pid], priorities by level, fetchmail's lines intact") {
   MailServers servers;
   ClamfetchUser user(servers);
   Rsyslog syslog;
