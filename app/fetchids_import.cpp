@@ -3,7 +3,6 @@
 #include "app/fetchids_import.hpp"
 
 #include <strings.h>
-#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstdio>
