@@ -11,7 +11,7 @@ namespace {
 
 enum LongOnly {
   kIdle = 1000, kInvisible, kSyslog, kNoSyslog, kImport, kCheckConfig, kScan, kNoScan,
-  kQuarantine, kQuarantineShow, kRelease, kTo, kQuarantineDelete, kRcpt, kSender,
+  kQuarantine, kQuarantineShow, kRelease, kTo, kQuarantineDelete, kRcpt, kSender, kFetchids,
 };
 
 const option kLongOptions[] = {
@@ -37,6 +37,7 @@ const option kLongOptions[] = {
     {"syslog", no_argument, nullptr, kSyslog},
     {"nosyslog", no_argument, nullptr, kNoSyslog},
     {"import-fetchmailrc", required_argument, nullptr, kImport},
+    {"fetchids", required_argument, nullptr, kFetchids},
     {"check-config", no_argument, nullptr, kCheckConfig},
     {"scan", no_argument, nullptr, kScan},
     {"no-scan", no_argument, nullptr, kNoScan},
@@ -87,6 +88,7 @@ Status apply(Options& o, int c, const char* arg, const char* name) {
     case kCheckConfig: o.command = Command::check_config; return {};
     case kScan: o.command = Command::scan_files; return {};
     case kImport: o.command = Command::import_fetchmailrc; o.import_file = arg; return {};
+    case kFetchids: o.fetchids_file = arg; return {};
     case kQuarantine: o.command = Command::quarantine_list; return {};
     case kQuarantineShow: o.command = Command::quarantine_show; o.quarantine_id = arg; return {};
     case kRelease: o.command = Command::release; o.quarantine_id = arg; return {};
@@ -144,6 +146,9 @@ Result<Options> parse_args(int argc, char** argv) {
     return bad("--scan needs at least one FILE (or - for standard input)");
   }
   if (o.silent && o.verbose > 0) return bad("-s/--silent and -v/--verbose exclude each other");
+  if (!o.fetchids_file.empty() && o.command != Command::import_fetchmailrc) {
+    return bad("--fetchids goes with --import-fetchmailrc FILE");
+  }
   if (o.idle && !o.daemon_seconds) return bad("--idle works in daemon mode only: add -d SECS");
   return o;
 }
@@ -168,7 +173,9 @@ Fetch mail over POP3/IMAP, scan it with ClamAV, deliver it to the local MTA.
       --idle            IMAP IDLE in daemon mode
       --invisible       add no Received header
       --syslog, --nosyslog, -L/--logfile FILE
-      --import-fetchmailrc FILE   print the TOML equivalent of a fetchmailrc
+      --import-fetchmailrc FILE [--fetchids IDS]  print the TOML equivalent of a
+                        fetchmailrc; import fetchmail's seen UIDs (IDS, default
+                        $FETCHMAILHOME/.fetchids or ~/.fetchids) for its POP3 accounts
       --check-config    validate the rc file and print the effective configuration
       --scan FILE...    scan local message files (clamscan's output and exit codes)
       --no-scan         deliver without scanning (benchmarks; X-Virus-Status: Unscanned)

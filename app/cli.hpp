@@ -43,6 +43,7 @@ struct Options {
   std::string logfile;             ///< -L
   bool no_scan = false;            ///< --no-scan: deliver unscanned (benchmarks)
   std::string import_file;         ///< --import-fetchmailrc FILE
+  std::string fetchids_file;       ///< --fetchids FILE (with --import-fetchmailrc)
   std::vector<std::string> servers;  ///< poll only these servers
   std::vector<std::string> files;    ///< --scan FILE...
   std::string quarantine_id;         ///< --quarantine-show/--release/--quarantine-delete; "*" = --all

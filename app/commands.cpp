@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "app/fetchids_import.hpp"
 #include "app/settings.hpp"
 #include "fetch/fetch.hpp"
 #include "scan/scan.hpp"
@@ -28,7 +29,7 @@ int print_version(const std::string& rcfile) {
   return 0;
 }
 
-int import_fetchmailrc(const std::string& path) {
+int import_fetchmailrc(const std::string& path, const std::string& fetchids) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     std::fprintf(stderr, "clamfetch: cannot read %s\n", path.c_str());
@@ -43,7 +44,11 @@ int import_fetchmailrc(const std::string& path) {
     return exit_code(toml.error().kind);
   }
   std::fputs(toml->c_str(), stdout);
-  return 0;
+  std::fflush(stdout);
+  // fetchmail's UID state too: without it a keep account delivers its whole mailbox again.
+  bool explicit_path = !fetchids.empty();
+  return import_fetchids(*toml, path + " (converted)", explicit_path ? fetchids : default_fetchids(),
+                         explicit_path, state_directory());
 }
 
 static Result<std::string> read_input(const std::string& file) {

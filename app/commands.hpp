@@ -15,8 +15,10 @@ namespace clamfetch::app {
 /// signature database (version and date from its headers) when one is readable. Exit 0.
 int print_version(const std::string& rcfile);
 
-/// --import-fetchmailrc FILE: the TOML on stdout, warnings on stderr. Exit 0, or 5.
-int import_fetchmailrc(const std::string& path);
+/// --import-fetchmailrc FILE [--fetchids IDS]: the TOML on stdout, warnings on stderr; then
+/// fetchmail's UIDs from IDS (empty: default_fetchids()) into the UID store
+/// (import_fetchids()). Exit 0, or import_fetchids()'s code, or 5.
+int import_fetchmailrc(const std::string& path, const std::string& fetchids);
 
 /// --scan FILE...: clamscan's output ("FILE: OK", "FILE: NAME FOUND") and exit codes
 /// (0 all clean, 1 something found, 2 an error).

@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
   switch (options.command) {
     case Command::help: std::fputs(usage().c_str(), stdout); return 0;
     case Command::version: return print_version(options.rcfile.empty() ? default_rcfile() : options.rcfile);
-    case Command::import_fetchmailrc: return import_fetchmailrc(options.import_file);
+    case Command::import_fetchmailrc: return import_fetchmailrc(options.import_file, options.fetchids_file);
     case Command::quit_daemon: return quit_daemon(state_directory());
     default: break;
   }

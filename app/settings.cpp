@@ -140,6 +140,13 @@ std::string default_rcfile() {
   return home_directory() + "/.clamfetch.toml";
 }
 
+std::string default_fetchids() {
+  if (const char* dir = std::getenv("FETCHMAILHOME"); dir != nullptr && *dir != '\0') {
+    return std::string(dir) + "/.fetchids";
+  }
+  return home_directory() + "/.fetchids";
+}
+
 std::string quarantine_directory(const rc::Config& config, const std::string& state_dir) {
   const std::string& dir = config.scan.quarantine_dir;
   if (dir.empty()) return state_dir + "/quarantine";

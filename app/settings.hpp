@@ -31,6 +31,8 @@ deliver::ClientSettings deliver_settings(const rc::MtaTarget& target, const rc::
 std::string state_directory();
 /// -f, else $CLAMFETCH_HOME/clamfetch.toml, else ~/.clamfetch.toml.
 std::string default_rcfile();
+/// fetchmail's UID file: $FETCHMAILHOME/.fetchids, else ~/.fetchids (fetchmail's default).
+std::string default_fetchids();
 /// scan.quarantine_dir, else <state_dir>/quarantine.
 std::string quarantine_directory(const rc::Config& config, const std::string& state_dir);
 /// This host's name (for Received, X-Virus-Scanned, reports).

@@ -190,6 +190,9 @@ class UidStore {
   /// Already \Seen when clamfetch first listed the folder (IMAP, fetchall off): not ours, never
   /// deleted on that strength, not retrieved unless fetchall.
   bool known(const std::string& folder, const std::string& uid, uint64_t size) const;
+  /// Whether the store holds anything about `uid` in `folder` (a mark, accepted recipients
+  /// or a deferral), whatever its size.
+  bool has_uid(const std::string& folder, const std::string& uid) const;
   /// Note a delivery of a message listed with `size` octets in the journal (it survives the
   /// process being killed; save() makes it survive a power cut). Clears the message's
   /// accepted recipients and deferral. Errors: Kind::state (disk full ...).

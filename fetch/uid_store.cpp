@@ -374,6 +374,10 @@ bool UidStore::pending_delete(const std::string& folder, const std::string& uid,
   return e != nullptr && e->mark == Mark::pending_delete && covers(*e, size);
 }
 
+bool UidStore::has_uid(const std::string& folder, const std::string& uid) const {
+  return find(folder, uid) != nullptr;
+}
+
 bool UidStore::known(const std::string& folder, const std::string& uid, uint64_t size) const {
   const Entry* e = find(folder, uid);
   return e != nullptr && e->mark == Mark::known && covers(*e, size);

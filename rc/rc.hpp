@@ -148,4 +148,21 @@ Result<std::string> resolve_password(const User& user, const std::string& accoun
 Result<std::string> import_fetchmailrc(std::string_view text, const std::string& name,
                                        std::vector<std::string>& warnings);
 
+/// One UID of fetchmail's .fetchids: a message fetchmail has seen on `user`@`host`'s POP3
+/// mailbox (delivered and left there: keep mode).
+struct FetchidsEntry {
+  std::string user;
+  std::string host;
+  std::string uid;
+  unsigned line = 0;
+};
+
+/// Parse fetchmail's UID file (uid.c: one "user@host uidl" line per UID; '#' comment lines;
+/// the user part may hold '@' and blanks, the host is after its last '@'; a field may also
+/// be written "double-quoted" with backslash escapes). Lines that are not UID lines, and UIDs
+/// that are not 1-70 printable octets (RFC 1939), are skipped with a warning
+/// "name:line: ...". Pure; no errors: fetchmail itself reads what it can.
+std::vector<FetchidsEntry> parse_fetchids(std::string_view text, const std::string& name,
+                                          std::vector<std::string>& warnings);
+
 }  // namespace clamfetch::rc
