@@ -12,6 +12,7 @@ namespace {
 enum LongOnly {
   kIdle = 1000, kInvisible, kSyslog, kNoSyslog, kImport, kCheckConfig, kScan, kNoScan,
   kQuarantine, kQuarantineShow, kRelease, kTo, kQuarantineDelete, kRcpt, kSender,
+  kDoctor,
 };
 
 const option kLongOptions[] = {
@@ -47,6 +48,7 @@ const option kLongOptions[] = {
     {"quarantine-delete", required_argument, nullptr, kQuarantineDelete},
     {"rcpt", required_argument, nullptr, kRcpt},
     {"sender", required_argument, nullptr, kSender},
+    {"doctor", no_argument, nullptr, kDoctor},
     {nullptr, 0, nullptr, 0},
 };
 
@@ -98,6 +100,7 @@ Status apply(Options& o, int c, const char* arg, const char* name) {
       return {};
     case kRcpt: o.rcpt.push_back(arg); return {};
     case kSender: o.sender = arg; return {};
+    case kDoctor: o.command = Command::doctor; return {};
     default: break;
   }
   auto value = num(c == 'l' ? ULLONG_MAX : INT_MAX);
@@ -170,6 +173,8 @@ Fetch mail over POP3/IMAP, scan it with ClamAV, deliver it to the local MTA.
       --syslog, --nosyslog, -L/--logfile FILE
       --import-fetchmailrc FILE   print the TOML equivalent of a fetchmailrc
       --check-config    validate the rc file and print the effective configuration
+      --doctor [server...]  check each step of the setup (DNS, TLS, login, folders,
+                        MTA recipients, scanner, state directory); fetches and delivers nothing
       --scan FILE...    scan local message files (clamscan's output and exit codes)
       --no-scan         deliver without scanning (benchmarks; X-Virus-Status: Unscanned)
       --rcpt ADDR, --sender ADDR  with --scan: also print the allowlist decision
