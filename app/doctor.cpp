@@ -147,18 +147,18 @@ Check size_check(const std::string& subject, const deliver::Extensions& ext, uin
   std::string text = "MTA SIZE " + (mta ? bytes_text(mta) : std::string("unlimited")) + ", limit " +
                      (limit ? bytes_text(limit) : std::string("none")) + ", max_file_size " +
                      bytes_text(max_file_size);
+  std::string remedy;
   if (mta != 0 && (limit == 0 || limit > mta)) {
-    return warn(subject, "size", text,
-                "limit = " + std::to_string(mta) + " leaves larger messages on the server; now the MTA "
-                "refuses them and they are bounced or sent to the postmaster");
+    remedy = "limit = " + std::to_string(mta) + " leaves larger messages on the server; now the MTA "
+             "refuses them and they are bounced or sent to the postmaster";
   }
   uint64_t largest = limit != 0 ? limit : mta;  // the largest message that can reach the MTA
-  if (on_oversize != rc::OnOversize::accept || (largest != 0 && largest <= max_file_size)) {
-    return ok(subject, "size", text);
-  }
-  return warn(subject, "size", text,
+  if (on_oversize == rc::OnOversize::accept && (largest == 0 || largest > max_file_size)) {
+    remedy += std::string(remedy.empty() ? "" : "; ") +
               "messages over max_file_size are delivered unscanned (on_oversize = \"accept\"): "
-              "raise max_file_size or set on_oversize");
+              "raise max_file_size or set on_oversize";
+  }
+  return remedy.empty() ? ok(subject, "size", text) : warn(subject, "size", text, remedy);
 }
 
 Check rcpt_check(const std::string& subject, const std::string& address, const deliver::Reply& r,

@@ -96,6 +96,6 @@ Check space_check(const std::string& path, uint64_t free_bytes);
 /// then the scanner and the state directory, printing each line to `out` as it completes.
 /// Returns exit_code_of() all checks. Blocks (network timeouts per account).
 int run_doctor(const rc::Config& config, const std::vector<std::string>& servers,
-               const std::string& state_dir, Log& log, std::FILE* out);
+               const std::string& state_dir, std::FILE* out);
 
 }  // namespace clamfetch::app::doctor

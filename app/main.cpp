@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
       return quarantine_release(config, state_dir, options.quarantine_id, options.release_to, log);
     case Command::quarantine_delete: return quarantine_delete(config, state_dir, options.quarantine_id);
     // Takes no lock: it changes nothing, so it may run next to a cron run or a daemon.
-    case Command::doctor: return doctor::run_doctor(config, options.servers, state_dir, log, stdout);
+    case Command::doctor: return doctor::run_doctor(config, options.servers, state_dir, stdout);
     default: break;
   }
 

@@ -65,7 +65,7 @@ RunResult doctor(const ClamfetchUser& user) { return user.clamfetch({"--doctor",
 
 }  // namespace
 
-TEST_CASE("doctor: a good setup passes every step and changes nothing (POP3S and IMAPS)") {
+TEST_CASE("doctor: a good setup passes every step and changes nothing (POP3 and IMAP, implicit TLS and STARTTLS)") {
   MailServers servers;
   ClamfetchUser user(servers);
   servers.seed("pop3userid1", {make_message("doctor-1@test", 500), make_message("doctor-2@test", 700)});
@@ -92,6 +92,16 @@ TEST_CASE("doctor: a good setup passes every step and changes nothing (POP3S and
   CHECK(imap.exit_code == 0);
   CHECK(contains(imap.out, "pop3userid1@localhost login    OK   pop3userid1 logged in with LOGIN"));
   CHECK(contains(imap.out, "pop3userid1@localhost folder   OK   INBOX: 2 messages, 2 unseen"));
+
+  // STARTTLS: the facts are those of the upgraded session.
+  for (const std::string protocol : {"pop3", "imap"}) {
+    user.write_rc(user.standard_rc(protocol, "starttls"));
+    RunResult r = doctor(user);
+    INFO(protocol << " STARTTLS\n" << r.out << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(contains(r.out, "pop3userid1@localhost tls      OK   TLSv1."));
+    CHECK(contains(r.out, "pop3userid1@localhost folder   OK   INBOX: 2 messages"));
+  }
 
   // Nothing fetched, marked or deleted; nothing delivered.
   CHECK(servers.remote_messages("pop3userid1").size() == 2);

@@ -74,6 +74,12 @@ TEST_CASE("doctor size: MTA SIZE against limit and max_file_size") {
   CHECK(c.health == Health::warn);
   CHECK(has(c.remedy, "unscanned"));
   CHECK(size_check("u@h", ext, 10240000, 1 << 20, rc::OnOversize::defer).health == Health::ok);
+  // Both at once: Postfix's 100M over no limit and over max_file_size.
+  ext.size_max = 100ull << 20;
+  c = size_check("u@h", ext, 0, m25, rc::OnOversize::accept);
+  CHECK(c.health == Health::warn);
+  CHECK(has(c.remedy, "limit = 104857600"));
+  CHECK(has(c.remedy, "; messages over max_file_size are delivered unscanned"));
   deliver::Extensions unlimited;
   CHECK(size_check("u@h", unlimited, 0, m25, rc::OnOversize::accept).health == Health::warn);
   CHECK(size_check("u@h", unlimited, m25, m25, rc::OnOversize::accept).health == Health::ok);
