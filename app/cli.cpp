@@ -12,6 +12,7 @@ namespace {
 enum LongOnly {
   kIdle = 1000, kInvisible, kSyslog, kNoSyslog, kImport, kCheckConfig, kScan, kNoScan,
   kQuarantine, kQuarantineShow, kRelease, kTo, kQuarantineDelete, kRcpt, kSender, kFetchids,
+  kDoctor,
 };
 
 const option kLongOptions[] = {
@@ -48,6 +49,7 @@ const option kLongOptions[] = {
     {"quarantine-delete", required_argument, nullptr, kQuarantineDelete},
     {"rcpt", required_argument, nullptr, kRcpt},
     {"sender", required_argument, nullptr, kSender},
+    {"doctor", no_argument, nullptr, kDoctor},
     {nullptr, 0, nullptr, 0},
 };
 
@@ -100,6 +102,7 @@ Status apply(Options& o, int c, const char* arg, const char* name) {
       return {};
     case kRcpt: o.rcpt.push_back(arg); return {};
     case kSender: o.sender = arg; return {};
+    case kDoctor: o.command = Command::doctor; return {};
     default: break;
   }
   auto value = num(c == 'l' ? ULLONG_MAX : INT_MAX);
@@ -177,6 +180,8 @@ Fetch mail over POP3/IMAP, scan it with ClamAV, deliver it to the local MTA.
                         fetchmailrc; import fetchmail's seen UIDs (IDS, default
                         $FETCHMAILHOME/.fetchids or ~/.fetchids) for its POP3 accounts
       --check-config    validate the rc file and print the effective configuration
+      --doctor [server...]  check each step of the setup (DNS, TLS, login, folders,
+                        MTA recipients, scanner, state directory); fetches and delivers nothing
       --scan FILE...    scan local message files (clamscan's output and exit codes)
       --no-scan         deliver without scanning (benchmarks; X-Virus-Status: Unscanned)
       --rcpt ADDR, --sender ADDR  with --scan: also print the allowlist decision

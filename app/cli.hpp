@@ -21,6 +21,7 @@ enum class Command {
   quarantine_show,    ///< --quarantine-show ID
   release,            ///< --release ID [--to ADDRESS]
   quarantine_delete,  ///< --quarantine-delete ID | --all
+  doctor,             ///< --doctor [server...]: check the setup, fetch nothing
 };
 
 struct Options {

@@ -12,6 +12,7 @@
 
 #include "app/cli.hpp"
 #include "app/commands.hpp"
+#include "app/doctor.hpp"
 #include "app/lock.hpp"
 #include "app/poller.hpp"
 #include "app/settings.hpp"
@@ -98,6 +99,8 @@ int main(int argc, char** argv) {
     case Command::release:
       return quarantine_release(config, state_dir, options.quarantine_id, options.release_to, log);
     case Command::quarantine_delete: return quarantine_delete(config, state_dir, options.quarantine_id);
+    // Takes no lock: it changes nothing, so it may run next to a cron run or a daemon.
+    case Command::doctor: return doctor::run_doctor(config, options.servers, state_dir, stdout);
     default: break;
   }
 

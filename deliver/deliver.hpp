@@ -171,6 +171,25 @@ struct Extensions {
 /// keywords are case-insensitive, unknown ones ignored. Pure.
 Extensions parse_extensions(const std::vector<std::string>& lines);
 
+/// What probe() saw of the MTA. Replies not reached have code 0 and empty text.
+struct Probe {
+  std::string peer;                 ///< describe(target)
+  std::string error;                ///< why the dialogue stopped early (connect, I/O); empty: it ran
+  Reply greeting;
+  std::string hello_command;        ///< "EHLO", "LHLO" or "HELO" (after a refused EHLO)
+  Reply hello;
+  Extensions extensions;            ///< from the EHLO/LHLO reply
+  Reply mail;                       ///< MAIL FROM
+  std::vector<Reply> rcpt;          ///< RCPT TO, one per recipient reached, in envelope order
+  Reply rset;
+};
+
+/// For --doctor: connect, greeting, EHLO/LHLO, MAIL FROM:<sender>, RCPT TO each recipient,
+/// RSET, QUIT, one command at a time; never DATA, so nothing is delivered. Stops at the first
+/// refusal of the session (greeting, hello, MAIL) or lost connection. Blocks up to
+/// settings.timeout_seconds per reply. Never throws.
+Probe probe(const ClientSettings& settings, const Envelope& envelope, Log& log);
+
 /// RFC 5322 date ("Sun, 22 Nov 2026 20:45:00 +0000") for `when` in local time.
 std::string rfc5322_date(std::time_t when);
 

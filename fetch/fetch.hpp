@@ -86,6 +86,25 @@ inline constexpr uint64_t kMaxMessageBytes = uint64_t{1} << 30;
 /// retrieving.
 using OnMessage = std::function<bool(const MessageRef&, Result<std::string>)>;
 
+/// The verified TLS session of an account, for --doctor. Recorded when the handshake and
+/// its verification succeeded, so it is there also when the login failed afterwards.
+struct TlsFacts {
+  std::string protocol;        ///< "TLSv1.3"
+  std::string cipher;          ///< "TLS_AES_256_GCM_SHA384"
+  std::string subject;         ///< the leaf certificate's subject, RFC 2253 ("CN=mail.example.net")
+  std::string issuer;          ///< its issuer, the same way
+  std::time_t not_after = 0;   ///< its expiry (0: unreadable)
+  std::string verified_name;   ///< the host name (or address) the certificate was verified for
+  bool pinned = false;         ///< the leaf matched the configured fingerprint
+};
+
+/// What a folder holds, read without changing anything on the server (--doctor).
+struct FolderCounts {
+  uint64_t messages = 0;
+  std::optional<uint64_t> unseen;   ///< IMAP STATUS UNSEEN; POP3 has no flags
+  std::optional<uint64_t> octets;   ///< POP3 STAT's size; IMAP STATUS does not say
+};
+
 /// Why Session::idle() returned.
 enum class IdleEvent {
   new_mail,   ///< the server announced new messages (EXISTS)
@@ -126,6 +145,22 @@ class Session {
   /// IMAP session between polls, so that IDLE is not cut short). Does not block.
   virtual void set_run_deadline(const Deadline& deadline) { (void)deadline; }
 
+  /// The TLS session's facts once the handshake was verified (also after a failed login);
+  /// nullopt without TLS or before it. Does not block.
+  virtual std::optional<TlsFacts> tls_facts() const { return std::nullopt; }
+
+  /// How open() logged in ("USER/PASS", "AUTH PLAIN", "LOGIN", "AUTHENTICATE PLAIN",
+  /// "PREAUTH"); empty before a successful open().
+  virtual std::string login_method() const { return {}; }
+
+  /// Counts the messages of `folder` without selecting it for writing or changing a flag:
+  /// IMAP STATUS (MESSAGES UNSEEN), POP3 STAT (INBOX only). Valid after open(). Blocks.
+  /// Errors: Kind::server (no such folder: Scope::mailbox), and as list().
+  virtual Result<FolderCounts> count(const std::string& folder) {
+    (void)folder;
+    return make_error(Kind::internal, Scope::account, "count not supported");
+  }
+
   /// True when idle() can work: an IMAP server that announced IDLE (RFC 2177). Valid after
   /// open(); false for POP3.
   virtual bool can_idle() const { return false; }
@@ -147,6 +182,14 @@ class Session {
 
 /// A session for the account; nothing is sent until open().
 std::unique_ptr<Session> make_session(const AccountSettings& settings, Log& log);
+
+/// The port make_session() connects to: settings.port, else 995/110 (POP3) or 993/143 (IMAP)
+/// for implicit TLS / the others. Pure.
+uint16_t session_port(const AccountSettings& settings);
+
+/// For --doctor: a TCP connection to the account's server and port, closed at once without a
+/// byte sent. Returns "host:port". Errors: Kind::dns, Kind::connect, Kind::timeout.
+Result<std::string> check_connect(const AccountSettings& settings);
 
 /// Delivered UIDs per account, durable across runs and crashes.
 ///

@@ -185,6 +185,7 @@ Status ImapSession::connect_stream() {
       mailstream_low_close(*low);
       mailstream_low_free(*low);
     }
+    tls_facts_ = stream_tls_facts(stream, settings_.server, !tls.fingerprint.empty());
   } else {
     stream = plain_stream(*fd, settings_.timeout_seconds);
   }
@@ -237,6 +238,8 @@ Status ImapSession::start_tls() {
   Status upgraded = tls_upgrade(imap_->imap_stream, settings_.server, settings_.tls,
                                 settings_.timeout_seconds);
   if (!upgraded) return upgraded;
+  tls_facts_ = stream_tls_facts(imap_->imap_stream, settings_.server,
+                                !settings_.tls.fingerprint.empty());
   // Capabilities read before the handshake may have been forged: read them again.
   forget_capabilities(imap_.get());
   return refresh_capabilities("CAPABILITY after STARTTLS");
@@ -255,7 +258,10 @@ Status ImapSession::refresh_capabilities(std::string_view why) {
 }
 
 Status ImapSession::authenticate() {
-  if (imap_->imap_state == MAILIMAP_STATE_AUTHENTICATED) return {};  // PREAUTH, not under STARTTLS
+  if (imap_->imap_state == MAILIMAP_STATE_AUTHENTICATED) {  // PREAUTH, not under STARTTLS
+    login_method_ = "PREAUTH";
+    return {};
+  }
   if (!has_capabilities(imap_.get())) {
     if (Status status = refresh_capabilities("CAPABILITY"); !status) return status;
   }
@@ -301,7 +307,10 @@ Status ImapSession::login_with(const std::string& password) {
                         ? mailimap_login(imap, user, password.c_str())
                         : login_with_literals(imap, settings_.username, password);
   wipe_write_buffer(imap->imap_stream);
-  if (r == MAILIMAP_NO_ERROR) return {};
+  if (r == MAILIMAP_NO_ERROR) {
+    login_method_ = use_plain ? "AUTHENTICATE PLAIN" : "LOGIN";
+    return {};
+  }
   if (r != MAILIMAP_ERROR_LOGIN && r != MAILIMAP_ERROR_PROTOCOL) {
     return fail(r, use_plain ? "AUTHENTICATE PLAIN" : "LOGIN");
   }

@@ -174,6 +174,10 @@ class ImapSession final : public Session {
   void set_run_deadline(const Deadline& deadline) override;
   Result<IdleEvent> idle(int max_seconds, int wake_fd) override;
   std::string peer_address() const override { return peer_address_; }
+  std::optional<TlsFacts> tls_facts() const override { return tls_facts_; }
+  std::string login_method() const override { return login_method_; }
+  /// STATUS MESSAGES UNSEEN (imap_status.cpp): the folder is not selected.
+  Result<FolderCounts> count(const std::string& folder) override;
 
  private:
   enum class State { idle, connected, authenticated, broken, closed };
@@ -238,6 +242,8 @@ class ImapSession final : public Session {
   LiteralGuard guard_;
   ImapPtr imap_;
   State state_ = State::idle;
+  std::optional<TlsFacts> tls_facts_;     ///< set once TLS was verified (tls_facts())
+  std::string login_method_;              ///< set by a successful login (login_method())
 
   std::string folder_;                    ///< selected folder
   std::string peer_address_;              ///< the server's IP address, once connected

@@ -77,8 +77,15 @@ class Pop3Session final : public Session {
   Status close() override;
   void set_run_deadline(const Deadline& deadline) override;
   std::string peer_address() const override { return peer_address_; }
+  std::optional<TlsFacts> tls_facts() const override { return tls_facts_; }
+  std::string login_method() const override { return login_method_; }
+  Result<FolderCounts> count(const std::string& folder) override;
 
  private:
+  /// Notes the TLS session's facts right after it was verified.
+  void note_tls(mailstream* stream) {
+    tls_facts_ = stream_tls_facts(stream, settings_.server, !settings_.tls.fingerprint.empty());
+  }
   /// Reads the RETR reply and body of `ref` within its deadline. A refused RETR, or a body
   /// that cannot be the announced message, is a message-scoped error; any other error is
   /// session-fatal (the stream is out of step).
@@ -114,6 +121,8 @@ class Pop3Session final : public Session {
   std::size_t deletions_ = 0;  ///< DELEs the server accepted, committed by QUIT
   std::set<uint32_t> deleted_;  ///< their numbers: a later list() leaves them out
   Deadline run_deadline_;       ///< global.run_timeout of the poll (set_run_deadline)
+  std::optional<TlsFacts> tls_facts_;  ///< set once TLS was verified
+  std::string login_method_;           ///< set by a successful authenticate()
 };
 
 void Pop3Session::set_run_deadline(const Deadline& deadline) {
@@ -162,6 +171,7 @@ Status Pop3Session::connect() {
   wire_ = std::make_unique<Pop3Wire>(stream, settings_.account, log_, timeout());
   set_stream_deadline(stream, run_deadline_);
   // From here the mailpop3 owns the stream, whatever mailpop3_connect returns.
+  if (implicit) note_tls(stream);
   if (mailpop3_connect(pop_.get(), stream) == MAILPOP3_NO_ERROR) {
     wire_->trace_reply(true, pop_->pop3_response);
     greeting_ = pop_->pop3_response != nullptr ? pop_->pop3_response : "";
@@ -235,7 +245,9 @@ Status Pop3Session::start_tls() {
   if (r == MAILPOP3_ERROR_SSL) return tls_error("data injected before TLS handshake");
   if (r != MAILPOP3_NO_ERROR) return tls_error("STARTTLS failed");
   wire_->trace_reply(true, pop_->pop3_response);
-  return tls_upgrade(pop_->pop3_stream, settings_.server, settings_.tls, timeout());
+  Status upgraded = tls_upgrade(pop_->pop3_stream, settings_.server, settings_.tls, timeout());
+  if (upgraded) note_tls(pop_->pop3_stream);
+  return upgraded;
 }
 
 /// The refusal of a login, already traced: RFC 3206 codes decide the kind.
@@ -279,7 +291,11 @@ Status Pop3Session::authenticate() {
                                             sasl_, !timestamp.empty());
   if (!how) return make_error(Kind::auth, Scope::account,
                               "authentication failed for " + who() + ": " + how.error().text);
-  if (*how == Pop3Login::user_pass) return login_user_pass();
+  if (*how == Pop3Login::user_pass) {
+    Status status = login_user_pass();
+    if (status) login_method_ = "USER/PASS";
+    return status;
+  }
   Result<std::string> secret = password();
   if (!secret) return secret.error();
   const std::string& user = settings_.username;
@@ -289,7 +305,30 @@ Status Pop3Session::authenticate() {
   OPENSSL_cleanse(secret->data(), secret->size());
   if (!reply) return reply.error();  // the stream is out of step: open() drops it
   if (!reply->ok) return login_refused(reply->text.c_str());
+  login_method_ = *how == Pop3Login::auth_plain ? "AUTH PLAIN"
+                  : *how == Pop3Login::auth_login ? "AUTH LOGIN" : "APOP";
   return {};
+}
+
+Result<FolderCounts> Pop3Session::count(const std::string& folder) {
+  if (!ready_) return make_error(Kind::internal, Scope::account, "POP3 session not open");
+  if (folder != "INBOX") {
+    return make_error(Kind::config, Scope::mailbox, "POP3 has only INBOX, not " + folder);
+  }
+  wire_->trace_command("STAT");
+  mailpop3_stat_response* stat = nullptr;
+  int r = mailpop3_stat(pop_.get(), &stat);
+  if (r == MAILPOP3_ERROR_STREAM) return fail(wire_->stream_failure("waiting for the STAT reply"));
+  wire_->trace_reply(r == MAILPOP3_NO_ERROR, pop_->pop3_response);
+  if (r != MAILPOP3_NO_ERROR || stat == nullptr) {
+    return make_error(Kind::server, Scope::account,
+                      "STAT refused: -ERR " + printable(pop_->pop3_response ? pop_->pop3_response : ""));
+  }
+  FolderCounts counts;
+  counts.messages = stat->msgs_count;
+  counts.octets = stat->msgs_size;
+  mailpop3_stat_resp_free(stat);
+  return counts;
 }
 
 Status Pop3Session::login_user_pass() {

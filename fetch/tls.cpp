@@ -546,6 +546,11 @@ void wipe_write_buffer(mailstream* stream) {
   OPENSSL_cleanse(stream->write_buffer + queued, stream->buffer_max_size - queued);
 }
 
+SSL* stream_ssl(mailstream* stream) {
+  mailstream_low* low = stream != nullptr ? mailstream_get_low(stream) : nullptr;
+  return low != nullptr && low->driver == &kDriver ? transport_of(low)->ssl : nullptr;
+}
+
 bool stream_has_pending(mailstream* stream) {
   mailstream_low* low = stream != nullptr ? mailstream_get_low(stream) : nullptr;
   if (low == nullptr || low->driver != &kDriver) return false;

@@ -5,10 +5,12 @@
 // verifies nothing, so libetpan's own TLS is never used.
 
 #include <libetpan/libetpan.h>
+#include <openssl/ssl.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -88,6 +90,14 @@ bool stream_deadline_passed(mailstream* stream);
 /// zeros: after a login it still holds the octets last written - the password - until later
 /// commands overwrite them.
 void wipe_write_buffer(mailstream* stream);
+
+/// The facts of `stream`'s TLS session (one of ours after tls_open / tls_upgrade), for
+/// Session::tls_facts(); nullopt for a plaintext stream. `host` is what was verified.
+std::optional<TlsFacts> stream_tls_facts(mailstream* stream, const std::string& host,
+                                         bool pinned);
+
+/// The SSL object under `stream` (one of ours), or null for a plaintext one. Not owned.
+SSL* stream_ssl(mailstream* stream);
 
 /// True if OpenSSL holds decrypted bytes of `stream` (one of ours under TLS) that no read has
 /// taken yet: poll() on the socket would not report them.

@@ -3,6 +3,7 @@
 // clamd farm over INSTREAM; the allowlist; the X-Virus-* header edit.
 
 #include <cstdint>
+#include <ctime>
 #include <memory>
 #include <regex>
 #include <string>
@@ -116,5 +117,20 @@ std::string library_version();
 /// For --version: the official databases' versions and dates read from their CVD headers
 /// (cheap: the signatures are not loaded), and the number of unofficial signature files.
 std::string database_description(const std::string& database);
+
+/// For --doctor: the signature database as found on disk, without loading it.
+struct DatabaseFacts {
+  std::string error;             ///< why it could not be read; empty: readable
+  std::string version;           ///< the highest official (.cvd/.cld) version, empty: none
+  /// The newest official build time (CVD header), else the newest signature file's mtime;
+  /// 0: no signature file.
+  std::time_t built = 0;
+  bool official = false;         ///< `built` comes from a CVD header
+  int official_files = 0;
+  int unofficial_files = 0;
+};
+/// Reads the CVD headers and stats the signature files of `database` (a directory or one
+/// file). Never fails: problems are in `error`. Blocks on the file system only.
+DatabaseFacts database_facts(const std::string& database);
 
 }  // namespace clamfetch::scan

@@ -1,5 +1,11 @@
 #include <clamav.h>
 #include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 
 #include <fstream>
 #include <string>
@@ -39,6 +45,80 @@ std::string cvd_header(const std::string& path) {
 }
 
 }  // namespace
+
+namespace {
+
+/// The CVD header's fields, empty when the file is not one.
+std::vector<std::string> cvd_fields(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char buf[512] = {};
+  in.read(buf, sizeof buf - 1);
+  std::string header(buf, static_cast<std::size_t>(in.gcount()));
+  std::vector<std::string> fields;
+  if (header.rfind("ClamAV-VDB:", 0) != 0) return fields;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= header.size(); ++i) {
+    if (i == header.size() || header[i] == ':' || (header[i] == ' ' && fields.size() >= 8)) {
+      fields.push_back(header.substr(start, i - start));
+      start = i + 1;
+      if (fields.size() == 9) break;
+    }
+  }
+  return fields;
+}
+
+bool signature_extension(const std::string& ext) {
+  static const char* const kExts[] = {".ndb", ".hdb", ".hsb", ".ldb", ".ign2", ".fp", ".mdb",
+                                      ".msb", ".yar", ".cdb", ".cud", ".cvd", ".cld"};
+  for (const char* e : kExts) {
+    if (ext == e) return true;
+  }
+  return false;
+}
+
+/// Counts one signature file into `facts`.
+void add_file(DatabaseFacts& facts, const std::string& path) {
+  auto dot = path.rfind('.');
+  std::string ext = dot == std::string::npos ? "" : path.substr(dot);
+  struct stat st {};
+  if (!signature_extension(ext) || ::stat(path.c_str(), &st) != 0) return;
+  std::vector<std::string> fields = ext == ".cvd" || ext == ".cld" ? cvd_fields(path)
+                                                                   : std::vector<std::string>{};
+  if (fields.size() >= 9) {
+    ++facts.official_files;
+    std::time_t built = std::strtoll(fields[8].c_str(), nullptr, 10);
+    if (!facts.official || built > facts.built) facts.built = built;
+    facts.official = true;
+    if (std::atol(fields[2].c_str()) > std::atol(facts.version.c_str())) facts.version = fields[2];
+    return;
+  }
+  ++facts.unofficial_files;
+  if (!facts.official && st.st_mtime > facts.built) facts.built = st.st_mtime;
+}
+
+}  // namespace
+
+DatabaseFacts database_facts(const std::string& database) {
+  DatabaseFacts facts;
+  struct stat st {};
+  if (::stat(database.c_str(), &st) != 0) {
+    facts.error = database + ": " + std::strerror(errno);
+    return facts;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    if (::access(database.c_str(), R_OK) != 0) facts.error = database + ": " + std::strerror(errno);
+    else add_file(facts, database);
+    return facts;
+  }
+  DIR* dir = opendir(database.c_str());
+  if (dir == nullptr) {
+    facts.error = database + ": " + std::strerror(errno);
+    return facts;
+  }
+  while (const dirent* entry = readdir(dir)) add_file(facts, database + "/" + entry->d_name);
+  closedir(dir);
+  return facts;
+}
 
 std::string database_description(const std::string& database) {
   DIR* dir = opendir(database.c_str());
