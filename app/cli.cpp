@@ -180,8 +180,8 @@ Fetch mail over POP3/IMAP, scan it with ClamAV, deliver it to the local MTA.
                         fetchmailrc; import fetchmail's seen UIDs (IDS, default
                         $FETCHMAILHOME/.fetchids or ~/.fetchids) for its POP3 accounts
       --check-config    validate the rc file and print the effective configuration
-      --doctor [server...]  check each step of the setup (DNS, TLS, login, folders,
-                        MTA recipients, scanner, state directory); fetches and delivers nothing
+      --doctor [server...]  check the setup step by step (DNS, TLS, login, folders,
+                        MTA recipients, scanner, state); fetches and delivers nothing
       --scan FILE...    scan local message files (clamscan's output and exit codes)
       --no-scan         deliver without scanning (benchmarks; X-Virus-Status: Unscanned)
       --rcpt ADDR, --sender ADDR  with --scan: also print the allowlist decision

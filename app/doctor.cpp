@@ -106,6 +106,12 @@ Check tls_check(const std::string& subject, const fetch::TlsFacts& f, std::time_
   return ok(subject, "tls", text);
 }
 
+std::string presented_text(const fetch::TlsFacts& f) {
+  std::string text = "the server presents subject " + f.subject + "; issuer " + f.issuer;
+  if (f.not_after != 0) text += "; expires " + date_of(f.not_after);
+  return text;
+}
+
 std::string open_remedy(const Error& e, const rc::Poll& poll, const rc::User& user) {
   const std::string& t = e.text;
   std::string ca = poll.ca_file.empty() ? "the system trust store" : "ca_file = " + quoted(poll.ca_file);

@@ -48,6 +48,9 @@ std::string summary(const std::vector<Check>& checks);
 /// The TLS session: protocol, cipher, certificate names, expiry (WARN within 14 days), the
 /// host name verified, the pin.
 Check tls_check(const std::string& subject, const fetch::TlsFacts& facts, std::time_t now);
+/// "the server presents subject ...; issuer ...; expires YYYY-MM-DD": the certificate seen
+/// over an unverified handshake after verification failed.
+std::string presented_text(const fetch::TlsFacts& facts);
 /// What to change when the session could not be opened, per the error's kind and text.
 std::string open_remedy(const Error& error, const rc::Poll& poll, const rc::User& user);
 /// A folder's counts ("INBOX: 3 messages, 2 unseen").

@@ -76,6 +76,14 @@ Check connect_step(const std::string& subject, const fetch::AccountSettings& s) 
   return ok(subject, "connect", *where + " accepts connections");
 }
 
+/// A TLS failure, with the certificate the server presents when it did not verify (implicit
+/// TLS: a second handshake that verifies nothing, then closed; no credential is ever sent).
+std::string tls_failure_text(const Error& error, const rc::Poll& poll, const rc::User& user) {
+  if (error.kind != Kind::tls || poll.tls != rc::TlsMode::implicit) return error.text;
+  Result<fetch::TlsFacts> seen = fetch::presented_certificate(fetch_settings(poll, user));
+  return seen ? error.text + "; " + presented_text(*seen) : error.text;
+}
+
 /// TLS and login: one Session::open(), whose error kind says which of the two failed.
 bool open_steps(Report& report, fetch::Session& session, const rc::Poll& poll, const rc::User& user,
                 const std::string& subject) {
@@ -87,7 +95,7 @@ bool open_steps(Report& report, fetch::Session& session, const rc::Poll& poll, c
   } else if (facts) {
     report.add(tls_check(subject, *facts, std::time(nullptr)));
   } else if (!opened) {
-    return report.add(fail(subject, "tls", opened.error().kind, opened.error().text,
+    return report.add(fail(subject, "tls", opened.error().kind, tls_failure_text(opened.error(), poll, user),
                            open_remedy(opened.error(), poll, user)));
   }
   if (!opened) {

@@ -191,6 +191,12 @@ uint16_t session_port(const AccountSettings& settings);
 /// byte sent. Returns "host:port". Errors: Kind::dns, Kind::connect, Kind::timeout.
 Result<std::string> check_connect(const AccountSettings& settings);
 
+/// For --doctor, after TLS failed to verify: the certificate the server presents (subject,
+/// issuer, expiry; verified_name empty), read over a handshake that verifies nothing and is
+/// closed at once, no byte of the protocol sent. Implicit TLS only. Errors: Kind::connect,
+/// Kind::tls, Kind::timeout, Kind::config (STARTTLS or no TLS).
+Result<TlsFacts> presented_certificate(const AccountSettings& settings);
+
 /// Delivered UIDs per account, durable across runs and crashes.
 ///
 /// File: <state_dir>/uids/<hex of account key>; written atomically (temp, fsync, rename,

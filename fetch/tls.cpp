@@ -474,6 +474,23 @@ Result<mailstream_low*> tls_open(int fd, const std::string& host, const TlsSetti
   return low;
 }
 
+Result<SSL*> tls_unverified(int fd, const std::string& host, int timeout_seconds) {
+  FdGuard guard(fd);
+  TlsSettings any;
+  Result<SslCtxPtr> ctx = make_context(any);
+  if (!ctx) return ctx.error();
+  SSL_CTX_set_verify(ctx->get(), SSL_VERIFY_NONE, nullptr);
+  SslPtr ssl(SSL_new(ctx->get()));
+  if (!ssl || SSL_set_fd(ssl.get(), fd) != 1 || !set_nonblocking(fd) ||
+      (!is_ip_literal(host) && SSL_set_tlsext_host_name(ssl.get(), host.c_str()) != 1)) {
+    ERR_clear_error();
+    return tls_error("cannot set up TLS on the connection");
+  }
+  if (Status s = handshake(ssl.get(), fd, host, timeout_seconds); !s) return s.error();
+  guard.release();  // SSL_free does not close it: the caller closes SSL_get_fd()
+  return ssl.release();
+}
+
 Status tls_upgrade(mailstream* stream, const std::string& host, const TlsSettings& tls,
                    int timeout_seconds) {
   // Bytes that arrived with the STLS/STARTTLS OK were sent before the handshake and could be

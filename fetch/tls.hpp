@@ -96,6 +96,11 @@ void wipe_write_buffer(mailstream* stream);
 std::optional<TlsFacts> stream_tls_facts(mailstream* stream, const std::string& host,
                                          bool pinned);
 
+/// For --doctor after a failed verification: a handshake on `fd` that verifies nothing, to
+/// show what the server presents. Only ever followed by closing: nothing is sent over it.
+/// Returns the SSL object (caller frees it and closes the fd); on failure the fd is closed.
+Result<SSL*> tls_unverified(int fd, const std::string& host, int timeout_seconds);
+
 /// The SSL object under `stream` (one of ours), or null for a plaintext one. Not owned.
 SSL* stream_ssl(mailstream* stream);
 

@@ -35,11 +35,8 @@ std::time_t expiry(const X509* leaf) {
   return timegm(&tm);
 }
 
-}  // namespace
-
-std::optional<TlsFacts> stream_tls_facts(mailstream* stream, const std::string& host, bool pinned) {
-  SSL* ssl = stream_ssl(stream);
-  if (ssl == nullptr) return std::nullopt;
+/// What `ssl`'s session and leaf certificate say.
+TlsFacts facts_of(SSL* ssl) {
   TlsFacts facts;
   facts.protocol = SSL_get_version(ssl);
   const char* cipher = SSL_get_cipher_name(ssl);
@@ -49,6 +46,15 @@ std::optional<TlsFacts> stream_tls_facts(mailstream* stream, const std::string& 
     facts.issuer = name_text(X509_get_issuer_name(leaf));
     facts.not_after = expiry(leaf);
   }
+  return facts;
+}
+
+}  // namespace
+
+std::optional<TlsFacts> stream_tls_facts(mailstream* stream, const std::string& host, bool pinned) {
+  SSL* ssl = stream_ssl(stream);
+  if (ssl == nullptr) return std::nullopt;
+  TlsFacts facts = facts_of(ssl);
   facts.verified_name = host;
   facts.pinned = pinned;
   return facts;
@@ -67,6 +73,20 @@ Result<std::string> check_connect(const AccountSettings& settings) {
   if (!fd) return fd.error();
   ::close(*fd);
   return settings.server + ":" + std::to_string(port);
+}
+
+Result<TlsFacts> presented_certificate(const AccountSettings& settings) {
+  if (settings.tls.mode != TlsMode::implicit) {
+    return make_error(Kind::config, Scope::account, "implicit TLS only");
+  }
+  Result<int> fd = tcp_connect(settings.server, session_port(settings), settings.timeout_seconds);
+  if (!fd) return fd.error();
+  Result<SSL*> ssl = tls_unverified(*fd, settings.server, settings.timeout_seconds);
+  if (!ssl) return ssl.error();
+  TlsFacts facts = facts_of(*ssl);
+  ::close(SSL_get_fd(*ssl));
+  SSL_free(*ssl);
+  return facts;
 }
 
 }  // namespace clamfetch::fetch

@@ -123,6 +123,7 @@ TEST_CASE("doctor: a CA that did not sign the server's certificate fails at TLS,
   INFO(r.out << r.err);
   CHECK(r.exit_code == 2);
   CHECK(contains(r.out, "pop3userid1@localhost tls      FAIL certificate verify failed"));
+  CHECK(contains(r.out, "; the server presents subject CN=localhost; issuer CN=clamfetch test CA; expires "));
   CHECK(contains(r.out, "change: ca_file must name the CA that signed the server's certificate"));
   CHECK_FALSE(contains(r.out, "login    "));  // nothing sent after TLS failed
 }

@@ -36,6 +36,7 @@ TEST_CASE("doctor TLS: the facts, and a warning when the certificate expires wit
   CHECK(has(c.text, "TLSv1.3 TLS_AES_256_GCM_SHA384; subject CN=localhost; issuer CN=Test CA"));
   CHECK(has(c.text, "(in 100 days)"));
   CHECK(has(c.text, "host name localhost verified; no pin"));
+  CHECK(presented_text(f) == "the server presents subject CN=localhost; issuer CN=Test CA; expires 2027-04-25");
   f.not_after = kNow + 3 * kDay;
   f.pinned = true;
   c = tls_check("u@h", f, kNow);
