@@ -326,6 +326,7 @@ MailServers::MailServers(Options options) {
   dir_ = path;
   std::vector<std::string> start{fixture_script(), "start", dir_};
   if (!options.imap_uidplus) start.push_back("--imap-without-uidplus");
+  if (options.server == Server::cyrus) start.push_back("--cyrus");
   const RunResult started = run(start);
   if (started.exit_code != 0) {
     run({fixture_script(), "stop", dir_});
@@ -387,7 +388,18 @@ void MailServers::seed(const std::string& user, const std::vector<std::string>& 
 }
 
 std::vector<std::string> MailServers::remote_messages(const std::string& user) const {
-  return maildir_contents(env("REMOTE") + "/" + user);
+  if (env("SERVER") == "dovecot") return maildir_contents(env("REMOTE") + "/" + user);
+  // Cyrus's spool is no Maildir: the fixture reads the INBOX over IMAP into OUTDIR/1, 2, ...
+  const fs::path out = fs::path(dir_) / ("remote-" + user);
+  fs::remove_all(out);
+  fs::create_directories(out);
+  fixture({"remote", user, out.string()});
+  std::vector<std::string> contents;
+  for (int n = 1; fs::exists(out / std::to_string(n)); ++n) {
+    contents.push_back(read_file(out / std::to_string(n)));
+  }
+  fs::remove_all(out);
+  return contents;
 }
 
 void MailServers::wait_queue_empty(int seconds) const {

@@ -18,9 +18,15 @@ namespace clamfetch::test {
 
 class MailServers {
  public:
+  /// Which server answers POP3 and IMAP (the env keys POP3_PORT... name its ports).
+  enum class Server {
+    dovecot,  ///< the default; also serves LMTP (LMTP_PORT)
+    cyrus,    ///< Cyrus IMAP 3.6 (tests/fixture/cyrus): no LMTP, no log file
+  };
   struct Options {
     /// false: Dovecot announces no UIDPLUS (imap_capability), as older IMAP servers.
     bool imap_uidplus = true;
+    Server server = Server::dovecot;
   };
   /// Creates a fresh /tmp/cfXXXXXX, starts both servers there and reads DIR/env.
   /// Throws (after cleaning up) if they do not start.
@@ -39,11 +45,12 @@ class MailServers {
   /// A port from DIR/env, e.g. port("POP3S_PORT").
   int port(const std::string& key) const;
 
-  /// Puts one message (bytes as given, CRLF recommended) into a Dovecot user's INBOX.
+  /// Puts one message (bytes as given, CRLF recommended) into a user's INBOX.
   void seed(const std::string& user, const std::string& message_bytes) const;
   /// Puts several messages, in this order (POP3 numbers / IMAP UIDs follow it), in one call.
   void seed(const std::string& user, const std::vector<std::string>& messages) const;
-  /// Contents of the messages still in a Dovecot user's Maildir (new and cur), in seed order.
+  /// Contents of the messages still in a user's INBOX (Dovecot: Maildir new and cur), in seed
+  /// order.
   std::vector<std::string> remote_messages(const std::string& user) const;
 
   /// Waits until Postfix's incoming, active and maildrop queues are empty: only then has all
