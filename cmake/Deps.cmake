@@ -50,4 +50,6 @@ execute_process(COMMAND dpkg-query -S ${clamav_dir}/${CLAMFETCH_LIBCLAMAV_SONAME
 if(rc EQUAL 0)
   string(REGEX REPLACE "[:,].*" "" CLAMFETCH_LIBCLAMAV_PACKAGE "${clamav_owner}")
 endif()
+# Cached so that debian/rules can read it from CMakeCache.txt (the package's Depends).
+set(CLAMFETCH_LIBCLAMAV_PACKAGE "${CLAMFETCH_LIBCLAMAV_PACKAGE}" CACHE INTERNAL "package shipping the libclamav soname")
 message(STATUS "libclamav: ${CLAMFETCH_LIBCLAMAV_SONAME} (dlopen), package ${CLAMFETCH_LIBCLAMAV_PACKAGE}")
