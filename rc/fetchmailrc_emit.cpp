@@ -317,10 +317,14 @@ Emitter::Block Emitter::poll_head(const Server& server, const Server* d, const s
   if (t.min_tls == "1.3") b.head += "min_tls = \"1.3\"\n";
   if (auto auth = auth_of(server, d)) b.head += "auth = " + quoted(*auth) + "\n";
   // With a shared [defaults] its timeout is written there; otherwise into each poll.
-  std::optional<int64_t> timeout = server.timeout ? server.timeout : shared_defaults_ || !d ? std::nullopt : d->timeout;
-  if (timeout && *timeout > 0) b.head += "timeout = " + std::to_string(*timeout) + "\n";
-  if (timeout && *timeout <= 0) {
-    warn(server.line, "timeout " + std::to_string(*timeout) + " not carried over: clamfetch needs a timeout");
+  // A plain value and a flag, not a std::optional: GCC 12 at -Os takes the optional's copy
+  // through the conditional for "maybe uninitialized" (GCC bug 80635).
+  const std::optional<int64_t>& chosen = server.timeout || shared_defaults_ || !d ? server.timeout : d->timeout;
+  const bool has_timeout = chosen.has_value();
+  const int64_t timeout = chosen.value_or(0);
+  if (has_timeout && timeout > 0) b.head += "timeout = " + std::to_string(timeout) + "\n";
+  if (has_timeout && timeout <= 0) {
+    warn(server.line, "timeout " + std::to_string(timeout) + " not carried over: clamfetch needs a timeout");
   }
   tls_warnings(first, server);
   if (server.skip) {
