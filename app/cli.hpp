@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // The command line: fetchmail's options where fetchmail has them (DESIGN.md "Command line").
 

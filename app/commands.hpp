@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // The commands besides a single poll: --version, --import-fetchmailrc, --scan, -q, -d.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Daemon mode: poll every N seconds; signals are taken synchronously with sigtimedwait
 // between polls, so a poll in progress always finishes the messages in hand.
 //

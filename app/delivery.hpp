@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // The delivering side of a poll: a pool of workers that scan, route and hand messages to the
 // MTA, each keeping its own MTA connections (global.smtp_sessions at once). Retrieval feeds

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // clamfetch --doctor: the pure part. Each check turns facts gathered by doctor_run.cpp into one
 // verdict line with, for a warning or a failure, the setting to change.
 

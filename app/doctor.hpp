@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // clamfetch --doctor: checks a setup step by step without fetching, marking, deleting or
 // delivering anything. The checks' verdicts and texts are pure functions (this header, tested

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // clamfetch --doctor: the I/O. Each step uses the same code as a real run (fetch::Session,
 // deliver's connection, scan::Scanner) but only looks: folders are counted with STATUS / STAT,
 // the MTA sees an envelope followed by RSET and never DATA, the scanner scans a message built

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // import_fetchids(): see fetchids_import.hpp.
 
 #include "app/fetchids_import.hpp"

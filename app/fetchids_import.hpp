@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // --import-fetchmailrc FILE [--fetchids FILE]: fetchmail's UID state (.fetchids) into the UID
 // store, so that the first poll after switching does not deliver again what fetchmail

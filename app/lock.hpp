@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // One clamfetch per state directory: a pid file held with flock(). A lock left by a dead
 // process is free again (the kernel drops it), so a stale lock is simply taken over. The file

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // clamfetch: fetch mail over POP3/IMAP, scan it with ClamAV, deliver it to the local MTA.
 // A straight pipeline of named steps; each module does its part and returns a Result.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // Short texts about what became of a message, for log lines and the postmaster's notices.
 // Pure; no I/O.

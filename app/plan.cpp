@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // plan_folder: the fate of each listed message (see plan.hpp).
 
 #include "app/plan.hpp"

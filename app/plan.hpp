@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // Which listed messages a poll retrieves, deletes without retrieving, or remembers as old
 // mail: a pure function of the listing, the rc user and the UID store (app/poller.cpp).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // The poller: walks the accounts (global.parallel at once) through
 // retrieve -> scan -> route -> deliver -> acknowledge, and turns the outcome into an exit code.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // The quarantine: originals of infected mail, exactly as fetched, with their facts, so that
 // a false positive can be released to its recipients later (clamav-milter users have

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The postmaster's verbs for the quarantine: list, show, release, delete — what
 // mailq / postcat / postsuper -H / postsuper -d are for clamav-milter's hold queue.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // The pure routing decisions: what happens to a message given its verdict and the scan
 // policy, and what happens after the MTA answered. No I/O; tested exhaustively. The table

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // Poison-message protection. libclamav parses hostile input in our process: a message that
 // crashes it would kill every run at the same place, forever. So each in-process scan is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // The hang half of poison-message protection (scan_guard.hpp has the crash half). A scan stuck
 // inside libclamav cannot be cancelled: no thread can be stopped from outside, and signals and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // Maps the rc file's Config onto each module's own settings: rc, fetch, scan and deliver do
 // not know one another, only app does.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // Test-only fault injection for the reliability tests (issue 7): make the process die at an
 // exact point of the pipeline, so that the windows a random kill only hits by luck — between

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // A bounded multi-producer multi-consumer queue: retrieval blocks when the delivering side
 // falls behind, so memory stays bounded by the limits, not by the mailbox size.

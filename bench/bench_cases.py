@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 """The measurements of bench/run. Each function runs one case on the shared servers and
 returns plain dicts (figures in seconds, MB, messages per second) for the report."""
 

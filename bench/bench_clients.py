@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 """The messages the bench seeds, and the two clients it runs as the unprivileged test user:
 fetchmail (Debian's, its own 0700 rc) and clamfetch (its own TOML rc, CLAMFETCH_HOME)."""
 

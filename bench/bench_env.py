@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 """The bench's world: the build, the fixture's Dovecot + Postfix, the unprivileged runs and
 what they cost (wall, CPU, peak RSS from wait4), and the check that every message arrived
 exactly once. Used by bench/run; nothing here decides what to measure."""

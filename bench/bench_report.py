@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 """Turns bench/run's figures into the Markdown tables of bench/RESULTS.md (also printed)."""
 
 import time

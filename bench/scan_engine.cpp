@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The libclamav engine's cost, through clamfetch's own Scanner: what make_scanner costs (it
 // must be nothing: the engine is lazy), the load + compile time and peak memory (VmHWM) of a
 // signature database, and the scan time per message for a 10 KB and a 2 MB message.

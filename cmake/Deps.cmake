@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 # Dependencies, found the standard way; nothing is downloaded.
 find_package(PkgConfig REQUIRED)
 find_package(OpenSSL 3 REQUIRED)

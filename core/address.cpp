@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // RFC 5322 address lists and the envelope sender rule (see headers.hpp). A tokenizer turns
 // an unfolded header value into atoms, quoted strings, domain literals and specials, dropping
 // white space and comments; the list is then cut into mailboxes at top-level commas and group

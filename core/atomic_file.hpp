@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // State on disk: a file is replaced whole or not at all (temp file in the same directory,
 // fsync, rename, fsync of the directory), created with the given mode.

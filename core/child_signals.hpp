@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // What a child process clamfetch starts (password_command, virus_action) must not inherit:
 // the daemon blocks SIGHUP/SIGINT/SIGUSR1/SIGTERM for sigtimedwait, and every run ignores

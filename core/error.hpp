@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // The one error type: how far a failure reaches (scope) and what failed (kind).
 // Returned in Result<T>; no exception crosses a module boundary.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // Pure RFC 5322 header helpers shared by scan (X-Virus-*) and deliver (Received, Return-Path,
 // report facts). Work on raw bytes; tolerate CRLF or bare LF; never allocate more than the input.

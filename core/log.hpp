@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // Logging: levels plus trace channels; stderr, syslog (LOG_MAIL) or an append-only file.
 // Thread-safe: accounts are polled in parallel. Every line names its account in its text.

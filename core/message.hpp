@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // A fetched message as it crosses from fetch to scan to deliver, and the scan verdict.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // resolve(): getaddrinfo in a detached thread, waited for with a deadline.
 
 #include "core/resolve.hpp"

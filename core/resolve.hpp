@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // Name resolution with a deadline. getaddrinfo() has none of its own: a dead DNS server holds
 // it for the resolver's timeout x attempts x address families (half a minute and more with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Sockets to the MTA with deadlines: non-blocking connect, writes and reads behind poll().
 
 #include "deliver/connection.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // One stream socket to the MTA (TCP or a unix socket), non-blocking, every wait bounded by a
 // deadline through poll(). Private to deliver/.

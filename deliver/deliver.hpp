@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // Delivery to the local MTA over SMTP or LMTP, and the pure pieces around it: the Received
 // header, the postmaster report, the bounce, and the classification of MTA replies.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Safe header values, folding, encoded words, boundaries and Message-IDs.
 
 #include "deliver/mime.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // Building blocks for the messages clamfetch writes itself (report, refusal notice, bounce,
 // Received header): values from a hostile original made safe for a header or a text line,

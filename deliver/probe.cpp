@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // probe(): the MTA's answers to an envelope, without DATA (clamfetch --doctor). Lock-step and
 // simple on purpose: it runs once per account, and each reply must be shown as it came.
 

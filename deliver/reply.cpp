@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // SMTP/LMTP replies (RFC 5321 4.2): parsing, classification, and the EHLO extension list.
 
 #include <cctype>

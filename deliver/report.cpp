@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The messages clamfetch writes itself: the postmaster report about an infected message, the
 // postmaster notice about a permanently refused one, and the DSN bounce to the sender
 // (RFC 3462 multipart/report, RFC 3464 delivery-status). All CRLF; every value taken from the

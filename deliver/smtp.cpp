@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The SMTP/LMTP client: one reused connection, PIPELINING when offered, the whole DATA in
 // large writes, a deadline on every reply. Rules in deliver.hpp (make_transport).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The DATA section on the wire: CRLF normalisation and dot-stuffing (RFC 5321 4.5.2).
 
 #include <cstring>

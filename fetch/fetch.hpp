@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // Retrieval: POP3 and IMAP sessions over libetpan with our own verified-TLS transport,
 // and the durable UID store. Nothing here deletes on its own: acknowledge() is called by the

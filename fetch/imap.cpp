@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // IMAP session, part 1: connecting, TLS policy, authentication, closing.
 // The mailbox commands (SELECT, FETCH, STORE, EXPUNGE) are in imap_mailbox.cpp.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // IMAP session, part 3: IDLE (RFC 2177) on the selected folder, for the daemon's --idle.
 //
 // One idle() call is one or more IDLE ... DONE exchanges:

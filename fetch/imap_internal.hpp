@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // Internal to fetch/imap*.cpp: the IMAP session over libetpan's mailimap, its protocol trace
 // and the small RAII wrappers around libetpan objects it uses. Not part of fetch's interface.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // IMAP LOGIN for credentials that a quoted string cannot carry. libetpan's mailimap_login()
 // sends every userid and password as an atom or a quoted string, also when it holds 8-bit
 // octets (a UTF-8 password), CR or LF, which RFC 9051's quoted (7-bit TEXT-CHARs only) does

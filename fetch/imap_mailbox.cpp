@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // IMAP session, part 2: the selected folder. SELECT + one UID FETCH for UIDs, sizes and flags,
 // UID FETCH BODY.PEEK[] of many messages per command with bodies streamed into one string
 // each, UID STORE of a whole batch, one (UID) EXPUNGE at the end.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // ImapSession::count: STATUS MESSAGES UNSEEN, for --doctor. STATUS reads a folder's counts
 // without selecting it, so no flag changes (not even \Recent) and nothing is expunged.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Small pieces of the IMAP session: libetpan object builders, FETCH response facts, the
 // mapping of libetpan's error codes to our Error, and mailbox names on the wire.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The IMAP protocol trace: libetpan's stream logger hands us raw chunks in both directions;
 // we cut them into protocol lines, hide secrets and skip literal bodies.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // POP3 sessions (RFC 1939, 2449 CAPA/PIPELINING, 2595 STLS, 3206 response codes) over
 // libetpan's mailpop3 for the greeting, CAPA, STLS and USER/PASS, and over our own Pop3Wire
 // for AUTH/APOP (pop3_auth.cpp), LIST/UIDL, RETR, DELE and QUIT (pipelined, bodies held once,

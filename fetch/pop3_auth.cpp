@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // POP3 logins beyond USER/PASS (see pop3_auth.hpp): the choice of mechanism, AUTH PLAIN,
 // AUTH LOGIN and APOP over our own Pop3Wire. Secrets live in std::strings that are wiped
 // with OPENSSL_cleanse before they go; the trace shows "********" in their place.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // Internal to fetch/: POP3 logins beyond USER/PASS — the choice of mechanism (rc `auth`),
 // AUTH PLAIN (RFC 5034 with the RFC 4616 initial response), AUTH LOGIN, and APOP (RFC 1939 7,

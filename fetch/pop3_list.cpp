@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // POP3 LIST and UIDL read by us (see pop3_list in pop3_wire.hpp for why not libetpan's).
 // A hostile or broken server gets a protocol error; memory stays proportional to the lines
 // actually received, with a hard ceiling on their number.

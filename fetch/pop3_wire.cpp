@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // POP3 line I/O of our own on top of libetpan's buffered mailstream (see pop3_wire.hpp).
 
 #include "fetch/pop3_wire.hpp"

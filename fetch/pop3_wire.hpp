@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // Internal to fetch/: POP3 commands and replies on a libetpan mailstream, done by us where
 // libetpan falls short: pipelined RETR/DELE, message bodies read line by line and held once,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The rules bounding one message's retrieval (see retrieval.hpp).
 
 #include "fetch/retrieval.hpp"

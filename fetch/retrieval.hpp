@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // Internal to fetch/ (and its unit test): the rules that bound one message's retrieval. How
 // long it may take (a server trickling bytes must not hold a run for ever) and whether what

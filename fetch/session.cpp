@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // make_session: the one place that picks the protocol.
 
 #include "fetch/sessions.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // Internal to fetch/: the protocol sessions behind make_session(). pop3.cpp defines
 // make_pop3_session, imap.cpp defines make_imap_session.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Our transport under libetpan: TCP connect with a deadline, and one mailstream_low driver
 // for both plaintext and OpenSSL. Every read, write and handshake step waits in poll() with a
 // deadline, so a silent server gives an error, never a hang. TLS verification (chain, host

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // Internal to fetch/: our transport under libetpan. TCP connect with a deadline, and an
 // OpenSSL-backed mailstream_low driver that verifies chain, host name (SNI sent), minimum

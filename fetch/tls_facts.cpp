@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // For --doctor: what the verified TLS session of an account looks like, and a bare TCP
 // connection test. Nothing here sends a byte of the protocol.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The durable UID store: one text file per account, replaced atomically by save(), plus a
 // journal that every change appends to (write(), no fsync: see append()) before it counts.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Typed reads out of the rc tree, with one "name:line:col: message" line per problem.
 
 #include "rc/checker.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // Internal to rc/: reads typed values out of the tree and collects one error line per problem,
 // "name:line:col: message", so that --check-config can show them all at once.

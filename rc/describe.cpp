@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // describe(): the --check-config text. Every account with every resolved value, one
 // `key = value` per line; secrets masked.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // parse_fetchids(): fetchmail's .fetchids (uid.c, initialize_saved_lists / write_saved_lists).
 //
 // fetchmail 6 writes "%s@%s %s\n" (remote user, server query name, UIDL) and reads a line by

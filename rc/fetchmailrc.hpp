@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // Internal to rc/: fetchmail's rc grammar (rcfile_l.l / rcfile_y.y, fetchmail 6.4) read into a
 // plain model, then written as clamfetch TOML (fetchmailrc_emit.cpp).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The fetchmailrc model written as a commented clamfetch rc file. Values that change meaning
 // on the way (plaintext, multidrop, local names, fingerprints) are warned about.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // fetchmailrc tokenizer, after fetchmail's rcfile_l.l: quoted strings ("..." or '...', no
 // escaped quotes inside, C escapes processed afterwards), bare words up to whitespace or one
 // of `=;:,`, keywords (case-sensitive; protocol names in either case), `#` comments, noise

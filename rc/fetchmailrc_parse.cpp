@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // fetchmailrc parser, after fetchmail's rcfile_y.y: `set` statements, then poll/skip/defaults
 // entries of server options followed by user options, with or without explicit `user`
 // entries. Keywords clamfetch has no equivalent for are consumed with their arguments and

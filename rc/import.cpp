@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // import_fetchmailrc(): tokenize, parse, emit (rc/fetchmailrc_*.cpp).
 
 #include "rc/fetchmailrc.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // load() and check_permissions(): the rc file holds passwords, so it must be the user's own
 // and closed to group and others (fetchmail's rule and wording; exit 6).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // parse(): TOML text -> tree (toml.cpp) -> validated Config with every inherited value resolved
 // (built-in defaults -> [defaults] -> [[poll]] -> [[poll.user]]).
 

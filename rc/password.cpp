@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // resolve_password(): the literal password, or the first line printed by password_command.
 // The command runs without a shell unless it uses shell syntax, in its own process group so
 // that a timeout kills everything it started. Its output is a secret: never in an error.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // The rc file: TOML parsed once into an immutable, validated, typed Config with every
 // inherited value resolved (global -> defaults -> poll -> user, as fetchmail's `defaults`).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The [global], [scan] and user-option parts of the rc schema (DESIGN.md, "rc file").
 
 #include <limits>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The [[poll]] and [[poll.user]] parts of the rc schema: server settings, the users of each
 // server with their inherited options resolved, and the cross-entry checks (duplicates).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The one translation unit that includes toml++: it turns a TOML document into our own tree
 // (rc/tree.hpp) and toml++'s parse_error into "file:line:col: message". toml++ throws; the
 // exception is caught here and never crosses the module boundary.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // Internal to rc/: the TOML document as a plain tree of our own types, so that only
 // toml.cpp includes toml++ (slow to compile). Members keep file order.

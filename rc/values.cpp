@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Small value parsers shared by the schema and the importer: sizes, durations, MTA targets,
 // addresses and fingerprints.
 

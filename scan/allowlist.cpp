@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // clamav-milter's AllowList, as clamav-milter reads it (clamav-milter/allow_list.c):
 // lines starting with '#', ':' or '!' are comments; an optional case-insensitive "From:" or
 // "To:" prefix (no blank after the colon; none means To:); the rest is a POSIX *basic*

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // libclamav in-process: one compiled engine, loaded on the first scan and shared by every
 // thread. Nothing here touches the database before scan() is called.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // open_clamav(): dlopen + dlsym of the functions scan/ calls, once per process.
 
 #include "scan/clamav_api.hpp"

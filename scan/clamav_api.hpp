@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // Private to scan/: libclamav's functions, from dlopen() on first use instead of the dynamic
 // linker at process start. libclamav and what it pulls in (libxml2, ICU, pcre2, json-c,

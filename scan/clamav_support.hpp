@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // Private to scan/: libclamav handles (RAII), process-wide init, the message callback, the
 // private temp directory, the engine load and the database change watch.

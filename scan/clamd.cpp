@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // clamd over INSTREAM: each scan opens a connection to the first clamd that answers, streams
 // the message in chunks and reads one verdict. Addresses are tried in order (fail-over).
 

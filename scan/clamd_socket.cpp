@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #include "scan/clamd_socket.hpp"
 
 #include <fcntl.h>

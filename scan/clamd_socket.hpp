@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // Private to scan/: the sockets under the clamd client. Every wait is bounded by a Deadline
 // (poll), never by a signal.

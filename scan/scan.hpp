@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // Scanning: libclamav in-process (loaded lazily, on the first message that needs it) or a
 // clamd farm over INSTREAM; the allowlist; the X-Virus-* header edit.

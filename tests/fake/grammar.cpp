@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The strict grammar checks (see grammar.hpp). Each protocol's commands are parsed with a
 // small cursor over the bytes of one command, following the RFC's ABNF rule by rule; the
 // rule names in the comments are the RFCs'.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Strict checks of what a client sends, against the ABNF of the protocols clamfetch speaks:
 // IMAP (RFC 9051 / RFC 3501, with RFC 4959 SASL-IR and RFC 7888 literals), POP3 (RFC 1939,
 // RFC 2449 CAPA, RFC 2595 STLS, RFC 5034 AUTH) and SMTP / LMTP (RFC 5321, RFC 2033, RFC 1870

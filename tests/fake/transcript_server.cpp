@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The scripted fake server (see transcript_server.hpp). Non-blocking sockets and poll()
 // everywhere, with a stop pipe, so that the destructor ends a hang or a wait at once.
 

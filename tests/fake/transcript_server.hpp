@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // A scripted server for the faults a real server cannot produce: a missing STARTTLS, bytes
 // injected after the STARTTLS OK, a bad certificate, a reply cut mid-line, a server that stops
 // answering. It listens on 127.0.0.1 (ephemeral port), accepts ONE connection, plays its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // libFuzzer target: import_fetchmailrc() must return TOML or an Error for any input, never
 // crash; what it emits goes through parse() too (which may reject it, e.g. without a password).
 

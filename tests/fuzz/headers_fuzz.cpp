@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // libFuzzer target: header handling on hostile mail. core/headers (value, remove, address),
 // deliver::add_received and scan::apply_virus_headers must never crash and must keep their
 // promises: a removed header is gone, the body is untouched, our own headers carry exactly

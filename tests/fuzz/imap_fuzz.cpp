@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // libFuzzer target: IMAP reply handling as clamfetch drives libetpan: greeting, LOGIN and
 // CAPABILITY replies, SELECT, the UID FETCH listing, BODY[] literals, STORE and EXPUNGE
 // replies, all from one hostile server's bytes; see loopback_server.hpp.

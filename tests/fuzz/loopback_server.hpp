@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Shared by pop3_fuzz and imap_fuzz: the fuzz input as the server's side of one connection.
 // The seam is the real one, a TCP socket on 127.0.0.1: the session under test is made by
 // make_session() exactly as clamfetch makes it (TlsMode::none: TLS is not what is fuzzed),

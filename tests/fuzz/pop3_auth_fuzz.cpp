@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // libFuzzer target: the POP3 logins other than USER/PASS - AUTH PLAIN, AUTH LOGIN (the
 // server's "+ " challenges) and APOP (the greeting's timestamp) - as a hostile server answers
 // them. The first input byte picks the rc's `auth` (plain, login, apop; over plaintext, where

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // libFuzzer target: POP3 reply handling as clamfetch drives libetpan and its own Pop3Wire.
 // The input is everything a hostile server says on one connection (greeting, CAPA, USER/PASS
 // replies, LIST, UIDL, RETR bodies, DELE and QUIT replies); see loopback_server.hpp.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // libFuzzer target: parse() must return a Config or an Error for any input, never crash,
 // and describe() must handle whatever parse() accepted.
 

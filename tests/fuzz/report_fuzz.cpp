@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // libFuzzer target: the messages clamfetch writes about hostile mail (deliver::build_report,
 // build_refusal_notice, build_bounce). Every fact comes from the attacker. Invariants: the
 // header block of what we write has only our header names, one each, every line CRLF-ended

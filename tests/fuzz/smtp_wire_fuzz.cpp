@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // libFuzzer target: the SMTP/LMTP wire of deliver/ on hostile bytes. data_wire() must never
 // let a message end the DATA early (no "\r\n.\r\n" before the terminator, no bare CR or LF)
 // and must round-trip: undoing the dot-stuffing gives normalise_crlf() of the message.

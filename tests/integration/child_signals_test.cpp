@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The commands clamfetch starts (password_command, virus_action) get default signal
 // dispositions and an empty signal mask, as any program expects after exec: not the daemon's
 // blocked SIGHUP/SIGINT/SIGUSR1/SIGTERM, not the ignored SIGPIPE. Each command is a script

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The command line through the real binary, no servers needed: --check-config, the
 // fetchmailrc importer, --help, bad arguments, rc errors and permissions.
 #include <catch2/catch.hpp>

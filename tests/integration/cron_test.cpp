@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Cron use end to end: the clamfetch binary run again and again as the unprivileged test
 // user against the fixture's real Dovecot and Postfix, as a crontab line runs it; and two runs
 // overlapping, as a slow run and the next cron tick do. Every message must arrive exactly

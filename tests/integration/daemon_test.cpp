@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Daemon mode end to end: the clamfetch binary started in the background (-N) as the
 // unprivileged test user against the fixture's real Dovecot and Postfix, driven by signals
 // the way an administrator (or systemd) drives it: SIGHUP with a broken and then a fixed rc

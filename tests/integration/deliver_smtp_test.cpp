@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The SMTP/LMTP transport against the fixture's real Postfix (virtual Maildirs) and Dovecot
 // LMTP: byte-exact delivery, one connection per batch, batchlimit, refusals, a stopped MTA,
 // 4xx, SIZE, and a connection lost between messages.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // clamfetch --doctor against the real Dovecot, Postfix and libclamav: every step of a good
 // setup passes and leaves the mailbox and the MTA untouched; each broken piece (CA, password,
 // recipient, database, MTA, a database without EICAR) is named with its fetchmail exit code.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // End-to-end: the clamfetch binary, run as an unprivileged user, against a real Dovecot,
 // a real Postfix with virtual mailboxes and the real libclamav with the test signatures.
 #include <catch2/catch.hpp>

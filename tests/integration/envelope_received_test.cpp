@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Issue 16, points 3 and 4, through the real binary, the fixture's real Dovecot (POP3S and
 // IMAPS) and the real Postfix, which writes the envelope sender it was given into the
 // delivered message's Return-Path: line. A message with only a From: header must arrive with

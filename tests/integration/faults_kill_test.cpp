@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Reliability (issue 7): clamfetch killed with SIGKILL at random moments, over and over, on a
 // 200-message mailbox — POP3 and IMAP, keep and nokeep — then one clean run. Every seeded
 // Message-ID must have arrived at least once, duplicates at most one per kill, and the UID

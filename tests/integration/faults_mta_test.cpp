@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Reliability (issue 7): the MTA failing under clamfetch. Postfix stopped in the middle of a
 // batch, answering 4xx, answering 5xx (real Postfix, reconfigured with postconf -c), and slow:
 // a reply only after the timeout, which real Postfix cannot be told to do, so that one case

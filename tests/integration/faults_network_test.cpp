@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Reliability (issue 7): the server connection dropped in the middle of RETR / FETCH. A TCP
 // proxy (tests/support/proxy.hpp) between clamfetch and the real Dovecot cuts the stream after
 // N bytes from the server — TLS passes through it, the certificate still names localhost. A

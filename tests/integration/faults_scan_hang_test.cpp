@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Reliability (issue 7): a poison message that HANGS the in-process scanner (the scanner's
 // test-only switch CLAMFETCH_TEST_HANG_MARKER makes libclamav's scan of it sleep forever).
 // The watchdog must end the run within scan_timeout plus a few seconds (exit 23, one log line

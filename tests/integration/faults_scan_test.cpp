@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Reliability (issue 7): libclamav failing. An unreadable signature database (on_fail defer
 // and accept, and the lazy load with an empty mailbox), and a poison message that crashes the
 // in-process scanner (the scanner's test-only switch CLAMFETCH_TEST_ABORT_MARKER): after one

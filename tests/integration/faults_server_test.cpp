@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Issue 15, defects 5 and 6, through the real binary and the real Postfix of the fixture:
 // a server that sends an empty or short body (the message must stay on the server, exit 4),
 // and a server that trickles bytes (the run must end within its deadlines, exit 7). Real

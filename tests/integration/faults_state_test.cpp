@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Reliability (issue 7): the state directory failing. $CLAMFETCH_HOME on a full 1 MB tmpfs,
 // and the UID store's directory made unwritable: the run stops before acknowledging anything
 // it cannot record, exits 23 naming the reason, and loses nothing (at most the message in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Reliability (issue 7): clamfetch killed exactly in the windows a random kill only hits by
 // luck, with the test-only hook CLAMFETCH_TEST_KILL_AT (app/test_hooks.hpp): between the MTA's
 // 2xx and the UID record, right after the record, after the acknowledge (POP3 DELE / IMAP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The IMAP session (fetch/imap*.cpp) driven through the Session API against the fixture's real
 // Dovecot: IMAPS and IMAP+STARTTLS, byte-for-byte retrieval, \Deleted + EXPUNGE, \Seen,
 // BODY.PEEK, a 50 MB message, a wrong password, and the protocol trace's masking.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // POP3 logins (rc `auth`) against the real Dovecot of the test fixture, whose greeting
 // carries an APOP timestamp (auth_mechanisms = plain login apop) and whose CAPA offers SASL
 // PLAIN LOGIN: each method retrieves the seeded messages byte for byte, Dovecot's log names

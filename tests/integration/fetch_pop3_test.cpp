@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // POP3 sessions against the real Dovecot of the test fixture (POP3S and POP3+STLS, verified
 // against the fixture's CA), driven through the Session API. One fixture for the whole file;
 // each test case uses its own POP3 user so that the mailboxes do not interfere.

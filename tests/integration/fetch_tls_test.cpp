@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // TLS fails closed: certificate, host name, expiry, pin, STARTTLS availability, injected
 // bytes, and deadlines. The real Dovecot of the fixture serves only its good certificate, so
 // it covers the wrong-CA and pin cases; a TranscriptServer (tests/fake) presents the expired

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // IMAP end to end: the clamfetch binary, run as the unprivileged test user, fetching over
 // IMAPS and IMAP+STARTTLS from the fixture's real Dovecot, scanning with the real libclamav
 // and the test signatures, delivering into Postfix's virtual Maildirs. At the end, the

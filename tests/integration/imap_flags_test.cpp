@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Issue 15, defect 11: IMAP flags set by other clients, against the fixture's real Dovecot
 // (another client's flags are set with doveadm) and Postfix, through the clamfetch binary.
 //   (a) Without UIDPLUS a plain EXPUNGE also removes what another client flagged \Deleted:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Issue 20, point 2: switching from fetchmail without a flood. Debian's fetchmail polls the
 // real Dovecot over POP3S in keep mode and delivers to the real Postfix; then
 // `clamfetch --import-fetchmailrc` converts its rc file and imports its .fetchids, and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The interop matrix of issue 16: the clamfetch binary against two real server implementations
 // (Dovecot, and Cyrus IMAP 3.6: tests/fixture/cyrus) in the four TLS modes (POP3+STLS, POP3S,
 // IMAP+STARTTLS, IMAPS), each with keep and without, delivering a corpus of odd real-world

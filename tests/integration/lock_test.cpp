@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The instance lock ($CLAMFETCH_HOME/clamfetch.pid) through the real binary: -q signals only
 // a process that holds the lock, and the lock file is never removed under a process that
 // opened it (which would let two instances run at once).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // No mail lost at the MTA's edges (issue 15, defects 1, 2, 3 and 7), through the real binary
 // against the fixture's real Dovecot (POP3S, LMTP with a full mailbox) and Postfix (virtual
 // table, sender restrictions and size limit set per test with postconf).

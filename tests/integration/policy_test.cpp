@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Delivery policy through the real binary: virus_action's arguments, clamav-milter's
 // log_infected / log_clean.
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Quarantine, release and --scan, against the real Dovecot + Postfix and libclamav, with
 // clamfetch run as the fixture's unprivileged user.
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The clamd Scanner against a real clamd (Debian's clamav-daemon) started by the test on a
 // unix socket in a temp dir with the test signature database: the same corpus gives the same
 // verdicts as libclamav in-process; fail-over along scan.clamd; all down is a scan error.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Hostile network (issue 7): a man in the middle never gets a credential. For POP3S,
 // POP3+STLS, IMAPS and IMAP+STARTTLS, a certificate from another CA, a valid one for another
 // host name, an expired one and a self-signed one are refused before USER/PASS/LOGIN/

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Hostile replies (issue 7): a server that lies in its listings, sizes, literals and line
 // lengths gets a clear error, never a crash, a hang or unbounded memory. Every case needs a
 // fake server: Dovecot never sends a message number 0, a literal of 2^63 octets, a 100 MB

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Secrets (issue 7): the passwords never appear in what clamfetch prints or writes, its state
 // is private to its user, and a running clamfetch cannot be read by other processes of that
 // user (PR_SET_DUMPABLE 0 in main: no core dump, no ptrace, /proc/PID/mem owned by root).

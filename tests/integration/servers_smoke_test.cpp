@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The real-server fixture itself: Dovecot and Postfix come up with the test CA, deliver what
 // they should where they should, and leave nothing behind.
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Issue 16, point 1: every command the real clamfetch binary sends follows the protocol
 // grammar byte for byte (RFC 9051/3501 IMAP, RFC 1939/2449/5034 POP3, RFC 5321/2033 SMTP and
 // LMTP). Real servers cannot show this: Dovecot and Postfix forgive a trailing space, a stray

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Issue 20, point 4: --syslog for real. These machines run no syslog daemon, so the test
 // starts an rsyslogd of its own (own configuration, pid file, work directory and imuxsock
 // socket, writing to a file in a temp directory), and runs clamfetch in a private mount

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Issue 15, defect 4: a POP3 UIDL that comes back on another message. The binary against a
 // scripted POP3 server (a real Dovecot cannot reuse a UIDL: its UIDLs are unique per
 // mailbox, and it cannot list one twice) and the fixture's real Postfix. The fake stands on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #pragma once
 // Shared by the end-to-end tests: an unprivileged clamfetch user with its own state
 // directory and rc file, run against the fixture's real Dovecot and Postfix.

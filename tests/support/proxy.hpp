@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // A TCP proxy for fault tests: forwards 127.0.0.1:<port()> to 127.0.0.1:<target> byte for byte
 // (TLS passes through untouched, so certificates still name the real server) and cuts each
 // connection after a given number of bytes from the server — a server or network that drops

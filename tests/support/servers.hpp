@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Real Dovecot and Postfix for integration tests, and small helpers to drive them.
 //
 // MailServers wraps tests/fixture/mailservers: a private Dovecot (POP3 with STLS, POP3S, IMAP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The pure part of clamfetch --doctor: verdicts, texts and the exit code.
 #include <catch2/catch.hpp>
 

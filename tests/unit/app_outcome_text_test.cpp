@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The short texts about a message's outcome: the delivery line's rcpt= field, reply texts,
 // the size-refusal test and the remedies named in the postmaster's notices.
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // plan_folder: what one poll does with each listed message, from the listing, the rc user and
 // the UID store alone (a real store in a temp directory, no server).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Quarantine identity: the same message (key, UIDVALIDITY, bytes) finds its entry again, so a
 // rerun after a kill does not report twice; another message reusing the UID and size does not.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The pure routing decisions, table-tested over every verdict x policy and MTA outcome.
 #include <catch2/catch.hpp>
 

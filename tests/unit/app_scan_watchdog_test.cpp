@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The scan watchdog in isolation (issue 7, hung scans): ScanWatchdog reports exactly the scans
 // that overrun, HandoverGate stops new hand-overs and waits for those in progress, and a
 // ScanGuard with watch_hangs() ends a process whose scan hangs: exit 23, "hang <id>" in the

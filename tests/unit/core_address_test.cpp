@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // RFC 5322 address lists and the envelope sender rule (issue 16, point 3).
 
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // restore_default_signals(): what a forked child runs before exec. Checked in a child of the
 // test (it changes the whole process's signal state), which reports through its exit status.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #include <catch2/catch.hpp>
 
 #include "core/error.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // resolve(): name lookups bounded by the deadline. The dead DNS server is simulated - a real
 // resolver cannot be made to hang on demand: this process moves into its own mount namespace
 // and bind-mounts a resolv.conf naming 127.0.0.2:53, where a UDP socket of the test receives

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The DATA section on the wire (data_wire): dot-stuffing, CRLF normalisation, terminator.
 
 #include <catch2/catch.hpp>

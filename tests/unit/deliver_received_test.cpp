@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The RFC 5322 date and the Received header.
 
 #include <catch2/catch.hpp>

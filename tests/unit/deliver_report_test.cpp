@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The postmaster report, the refusal notice and the bounce: fields, the attached original
 // parsed back, and values from a hostile original that must not become headers.
 

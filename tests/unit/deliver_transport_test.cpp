@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The transport against scripted fake servers, for faults a real Postfix or Dovecot cannot be
 // made to produce on demand: garbage replies, a server that hangs, EHLO refused, a 421 on a
 // reused connection, LMTP replies split between 2xx and 4xx, 354 after a refused RCPT.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Folder names on the IMAP wire: modified UTF-7 (RFC 3501 5.1.3), issue 16 point 1.
 
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The pure parts of POP3 authentication (fetch/pop3_auth.hpp): the APOP digest against RFC
 // 1939's own example, the timestamp taken from a greeting, base64 and the AUTH PLAIN initial
 // response, and which login each rc `auth` value leads to given what the server offers.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // fetch/retrieval: the deadline of one message and the checks of a body against the size
 // the server announced (issue 15, defects 5 and 6).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The transport's behaviour without a server: name resolution and connect errors, deadlines
 // on reads and on the TLS handshake (a socketpair whose other end stays silent), and the
 // refusal to start TLS over bytes that arrived before the handshake (CVE-2020-15953).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // UidStore: durability across reopen, journal replay after a crash, atomic replacement, and
 // the failures that must surface as Kind::state. Each test works in its own temp directory.
 

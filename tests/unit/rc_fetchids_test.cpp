@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // parse_fetchids: fetchmail's .fetchids, as fetchmail 6.4 writes and reads it, plus comments,
 // quoting and the lines fetchmail itself would skip.
 

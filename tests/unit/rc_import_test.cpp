@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // --import-fetchmailrc: for each fetchmail keyword, a small fetchmailrc is imported, the TOML
 // parsed by parse(), and the effective Config checked; plus the issue-8 file end to end.
 

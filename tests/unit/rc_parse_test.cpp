@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // rc parsing: the DESIGN.md schema read into Config, inheritance, value parsers, describe().
 
 #include <catch2/catch.hpp>

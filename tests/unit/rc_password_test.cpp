@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // password_command runs real programs: without a shell, through /bin/sh for shell syntax,
 // with a timeout that kills the whole process group; its output never reaches an error.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The rc file holds passwords: load() refuses one that is not the user's own or that group or
 // others can access (Kind::permissions, exit 6, fetchmail's wording), on real files.
 

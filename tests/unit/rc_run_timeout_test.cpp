@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // [global] run_timeout: the bound on one poll of one account (issue 15, defect 6). Default,
 // the duration syntax, the bounds with file:line:col errors, and --check-config.
 

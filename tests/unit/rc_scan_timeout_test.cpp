@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // [scan] scan_timeout: the watchdog's limit for one in-process scan (issue 7, hung scans).
 // Default, the duration syntax, the bounds with file:line:col errors, and --check-config.
 

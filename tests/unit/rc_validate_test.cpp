@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // rc validation: every rule's exact error text "file:line:col: message", Kind::config, exit 5.
 
 #include <catch2/catch.hpp>

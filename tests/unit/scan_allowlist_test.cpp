@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // clamav-milter's AllowList semantics: basic POSIX regex, case-insensitive, unanchored;
 // To: needs every recipient, From: needs the sender.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // libclamav in-process against the test signature database in tests/data/signatures.
 
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // clamd's INSTREAM replies mapped to verdicts. The real clamd test (integration) sees OK,
 // FOUND and the size-limit ERROR; these are the replies a test clamd does not easily give.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // scan::database_facts (clamfetch --doctor): version and build time from CVD headers, else the
 // newest signature file's mtime; errors for what cannot be read.
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // X-Virus-Scanned / X-Virus-Status edits.
 
 #include <catch2/catch.hpp>

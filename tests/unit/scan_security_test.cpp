@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // X-Virus-* headers against hostile messages: what tests/fuzz/headers_fuzz found and what
 // it keeps checking, pinned as exact bytes.
 
