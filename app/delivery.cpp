@@ -103,6 +103,7 @@ class Handler {
   Verdict guarded_scan(const Job& job, const std::string& id);
   Result dispatch(const Job& job, const Verdict& verdict);
   Result deliver_clean(const Job& job, const Verdict& verdict);
+  bool retry_from_null_sender(const Job& job, const deliver::Envelope& env, const deliver::Outcome& outcome);
   Result divert(const Job& job, const Verdict& verdict);
   Result refused(const Job& job, const MtaDecision& decision, Result r);
   std::vector<std::string> remaining_recipients(const Job& job);
@@ -134,7 +135,8 @@ Verdict Handler::scan(const Job& job) {
   Verdict v;
   if (scanner_ == nullptr) {
     v.status = Verdict::Status::not_scanned;
-  } else if (allowlist_.skips(job.message.envelope_from, job.message.recipients)) {
+  } else if (allowlist_.skips(job.message.return_path, job.message.recipients)) {
+    // Only a Return-Path counts: a From: that made the envelope sender is anyone's to forge.
     v.status = Verdict::Status::allowlisted;
   } else if (guard_ != nullptr) {
     v = guarded_scan(job, guard_id(job));
@@ -209,6 +211,23 @@ std::vector<std::string> Handler::remaining_recipients(const Job& job) {
   return out;
 }
 
+// A sender derived from From: or Sender: (no Return-Path) that the MTA refuses at MAIL FROM
+// (reject_unknown_sender_domain, a sender policy) is no reason to keep or divert the message:
+// it goes again from "<>", which is what it was sent from before the derivation. Not when an
+// antispam code matched (the user asked for such mail to be dropped, as fetchmail does).
+bool Handler::retry_from_null_sender(const Job& job, const deliver::Envelope& env,
+                                     const deliver::Outcome& outcome) {
+  if (outcome.stage != deliver::Outcome::Stage::mail || outcome.local) return false;
+  if (fate(outcome.reply) == Fate::delivered) return false;
+  if (env.sender.empty() || env.sender == job.message.return_path) return false;
+  if (fate(outcome.reply) == Fate::refused && is_antispam(outcome.reply.code, job.account->user->antispam)) {
+    return false;
+  }
+  log_.info(job.account->name + ": message " + job.message.key + ": MAIL FROM <" + env.sender +
+            "> (taken from its headers) answered " + reply_text(outcome.reply) + "; sent again from <>");
+  return true;
+}
+
 Result Handler::deliver_clean(const Job& job, const Verdict& verdict) {
   const auto& user = *job.account->user;
   std::vector<std::string> recipients = remaining_recipients(job);
@@ -230,7 +249,15 @@ Result Handler::deliver_clean(const Job& job, const Verdict& verdict) {
   const std::string_view parts[] = {head, original.substr(split)};
   deliver::Envelope env{job.message.envelope_from, recipients};
   auto outcome = send(user, env, parts);
-  auto decision = decide_delivery(outcome, recipients, user.antispam, config_.global.bouncemail, env.sender);
+  if (retry_from_null_sender(job, env, outcome)) {
+    env.sender.clear();
+    outcome = send(user, env, parts);
+  }
+  // Bounces go only to a Return-Path: a sender taken from From: may be forged or unable to
+  // receive, and a bounce past its size limit carries the header only (the postmaster path
+  // keeps the original in the quarantine instead).
+  auto decision = decide_delivery(outcome, recipients, user.antispam, config_.global.bouncemail,
+                                  job.message.return_path);
   Result r;
   r.reply = outcome.reply;
   r.recipients = recipient_replies(outcome, recipients);

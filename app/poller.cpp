@@ -36,6 +36,7 @@ Message make_message(const rc::Poll& poll, const rc::User& user, const fetch::Me
   m.key = poll.server + "/" + user.username + "/" +
           (poll.protocol == rc::Protocol::imap ? ref.folder + "/" : "") + ref.uid;
   m.envelope_from = headers::envelope_sender(data);
+  m.return_path = headers::return_path_sender(data);
   m.recipients = user.is;
   m.server = poll.server;
   m.server_address = std::move(server_address);

@@ -144,7 +144,9 @@ bool is_quoted_local(std::string_view local) {
   if (local.size() < 3 || local.front() != '"' || local.back() != '"') return false;
   for (std::size_t i = 1; i + 1 < local.size(); ++i) {
     auto c = static_cast<unsigned char>(local[i]);
-    if (c < 32 || c > 126) return false;
+    // '<' and '>' are legal in a quoted local part, but the SMTP client refuses them in a
+    // path (deliver/smtp.cpp valid_address): such a sender would divert the message.
+    if (c < 32 || c > 126 || c == '<' || c == '>') return false;
     if (c == '\\') ++i;  // quoted-pair: the next one is printable (checked on the next round)
     else if (c == '"') return false;
   }
@@ -213,6 +215,11 @@ bool is_qualified(std::string_view address) {
   }
   bool numeric = std::all_of(last.begin(), last.end(), [](char c) { return c >= '0' && c <= '9'; });
   return labels >= 2 && !numeric;
+}
+
+std::string return_path_sender(std::string_view message) {
+  std::vector<std::string> path = mailboxes(value(message, "Return-Path"));
+  return !path.empty() && is_qualified(path[0]) ? path[0] : std::string();
 }
 
 std::string envelope_sender(std::string_view message) {

@@ -45,4 +45,10 @@ bool is_qualified(std::string_view address);
 /// with a host name of ours. Pure.
 std::string envelope_sender(std::string_view message);
 
+/// The Return-Path's address when it is a qualified one, else empty (no Return-Path, "<>",
+/// a bare name). Unlike a sender taken from From: or Sender:, which anyone writes, this one
+/// was set from SMTP MAIL FROM by the server that stored the message: the only sender
+/// clamfetch bounces to and the allowlist matches. Pure.
+std::string return_path_sender(std::string_view message);
+
 }  // namespace clamfetch::headers

@@ -13,7 +13,9 @@ struct Message {
   std::string key;                      ///< "server/account/folder/uid": names it in logs and reports
   std::string uid;                      ///< server UID (POP3 UIDL, IMAP UID as decimal)
   std::string data;                     ///< raw bytes exactly as retrieved, CRLF line ends
-  std::string envelope_from;            ///< from Return-Path, empty for the null sender
+  std::string envelope_from;            ///< MAIL FROM (headers::envelope_sender), empty for <>
+  std::string return_path;              ///< Return-Path's qualified address, or empty: the
+                                        ///< sender bounces go to and the allowlist matches
   std::vector<std::string> recipients;  ///< local recipients (the account's `is`)
   std::string server;                   ///< host it came from (for the Received header)
   std::string server_address;           ///< its IP address on this connection, or empty

@@ -38,7 +38,9 @@ Result<FolderCounts> ImapSession::count(const std::string& folder) {
     return make_error(Kind::internal, Scope::account, prefix() + "out of memory");
   }
   mailimap_mailbox_data_status* raw = nullptr;
-  int r = mailimap_status(imap_.get(), folder.c_str(), atts.get(), &raw);
+  // The name exactly as a run's SELECT sends it (modified UTF-7 for a UTF-8 name).
+  const std::string name = mailbox_name(folder);
+  int r = mailimap_status(imap_.get(), name.c_str(), atts.get(), &raw);
   std::unique_ptr<mailimap_mailbox_data_status, StatusDataFree> data(raw);
   if (r == MAILIMAP_ERROR_STATUS) {
     return make_error(Kind::server, Scope::mailbox,

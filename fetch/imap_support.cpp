@@ -3,6 +3,7 @@
 // mapping of libetpan's error codes to our Error, and mailbox names on the wire.
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <string>
@@ -251,13 +252,29 @@ std::string encode_run(const std::vector<uint16_t>& units) {
   return out + "-";
 }
 
+// Whether an ASCII name is already modified UTF-7: every '&' opens "&-" or a base64 run
+// closed by '-'. "Entw&APw-rfe" (as a fetchmailrc may carry it) is; "Q&A" is not.
+bool is_modified_utf7(std::string_view name) {
+  for (std::size_t at = name.find('&'); at != std::string_view::npos; at = name.find('&', at)) {
+    std::size_t end = at + 1;
+    while (end < name.size() && (std::isalnum(static_cast<unsigned char>(name[end])) ||
+                                 name[end] == '+' || name[end] == ',')) {
+      ++end;
+    }
+    if (end >= name.size() || name[end] != '-') return false;
+    at = end + 1;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string mailbox_name(std::string_view folder) {
   bool ascii = std::all_of(folder.begin(), folder.end(),
                            [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (ascii && is_modified_utf7(folder)) return std::string(folder);
   std::vector<uint32_t> points;
-  if (ascii || !decode_utf8(folder, points)) return std::string(folder);
+  if (!decode_utf8(folder, points)) return std::string(folder);
   std::string out;
   std::vector<uint16_t> run;
   for (uint32_t cp : points) {

@@ -50,6 +50,20 @@ TEST_CASE("is_qualified: well-formed local@domain.tld only", "[core][address]") 
   CHECK_FALSE(is_qualified(".joe@example.net"));
   CHECK_FALSE(is_qualified("j\xc3\xb6rg@example.de"));
   CHECK_FALSE(is_qualified("Joe Doe"));
+  // Legal in a quoted local part, refused by the SMTP client in a path: never a sender.
+  CHECK_FALSE(is_qualified("\"a<b\"@example.com"));
+  CHECK_FALSE(is_qualified("\"a>b\"@example.com"));
+}
+
+TEST_CASE("return_path_sender: a qualified Return-Path only, never a header sender", "[core][address]") {
+  auto rp = [](const std::string& head) {
+    return clamfetch::headers::return_path_sender(head + "\r\nSubject: x\r\n\r\nbody\r\n");
+  };
+  CHECK(rp("Return-Path: <rp@example.net>\r\nFrom: f@example.org") == "rp@example.net");
+  CHECK(rp("From: f@example.org") == "");
+  CHECK(rp("Sender: s@example.org\r\nFrom: f@example.org") == "");
+  CHECK(rp("Return-Path: <>\r\nFrom: f@example.org") == "");
+  CHECK(rp("Return-Path: <joe>\r\nFrom: f@example.org") == "");
 }
 
 TEST_CASE("envelope sender: Return-Path first, <> there is a bounce", "[core][address]") {

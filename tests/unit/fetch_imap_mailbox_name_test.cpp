@@ -20,6 +20,14 @@ TEST_CASE("IMAP folder names: UTF-8 goes out in modified UTF-7", "[fetch][imap]"
 
 TEST_CASE("IMAP folder names: ASCII and invalid UTF-8 are left as they are", "[fetch][imap]") {
   CHECK(mailbox_name("Entw&APw-rfe") == "Entw&APw-rfe");  // already encoded (fetchmail rc)
+  CHECK(mailbox_name("Q&-A") == "Q&-A");
+}
+
+TEST_CASE("IMAP folder names: an ASCII name that is no modified UTF-7 gets its '&' escaped", "[fetch][imap]") {
+  CHECK(mailbox_name("Q&A") == "Q&-A");
+  CHECK(mailbox_name("R&D") == "R&-D");
+  CHECK(mailbox_name("tail&") == "tail&-");
+  CHECK(mailbox_name("a&b c") == "a&-b c");  // a base64 run not closed by '-'
   CHECK(mailbox_name("bad \xc3") == "bad \xc3");
   CHECK(mailbox_name("bad \xc0\xaf") == "bad \xc0\xaf");  // overlong
 }
