@@ -83,13 +83,13 @@ void close_fd(int& fd) {
 }
 
 // Everything the child needs, built before fork(): the child only calls async-signal-safe
-// functions (and initgroups, fine in a single-threaded test process).
+// functions (a test's fake server thread may hold the allocator's lock at fork time).
 struct ChildSetup {
   std::vector<std::string> env_strings;
   std::vector<char*> argv;
   std::vector<char*> envp;
   bool switch_user = false;
-  std::string user_name;
+  std::vector<gid_t> groups;  // looked up before fork: the child may only make system calls
   uid_t uid = 0;
   gid_t gid = 0;
   std::string home;
@@ -109,10 +109,15 @@ ChildSetup prepare_child(const std::vector<std::string>& argv, const std::string
     const passwd* pw = getpwnam(as_user.c_str());
     if (pw == nullptr) throw std::runtime_error("run: no such user: " + as_user);
     setup.switch_user = true;
-    setup.user_name = pw->pw_name;
     setup.uid = pw->pw_uid;
     setup.gid = pw->pw_gid;
     setup.home = pw->pw_dir;
+    int count = 32;
+    setup.groups.resize(static_cast<std::size_t>(count));
+    while (getgrouplist(pw->pw_name, pw->pw_gid, setup.groups.data(), &count) < 0) {
+      setup.groups.resize(static_cast<std::size_t>(count));
+    }
+    setup.groups.resize(static_cast<std::size_t>(count));
     vars = {{"HOME", pw->pw_dir}, {"USER", pw->pw_name}, {"LOGNAME", pw->pw_name},
             {"SHELL", pw->pw_shell}, {"PATH", "/usr/local/bin:/usr/bin:/bin"}};
   }
@@ -144,7 +149,9 @@ ChildSetup prepare_child(const std::vector<std::string>& argv, const std::string
   }
   signal(SIGPIPE, SIG_DFL);  // an ignored signal stays ignored across exec
   if (setup.switch_user) {
-    if (initgroups(setup.user_name.c_str(), setup.gid) != 0) child_fail("initgroups");
+    // Not initgroups: its NSS lookup allocates, and a fork of a threaded parent (a fake
+    // server's thread) may have copied the allocator's lock held: the child then hangs.
+    if (setgroups(setup.groups.size(), setup.groups.data()) != 0) child_fail("setgroups");
     if (setgid(setup.gid) != 0) child_fail("setgid");
     if (setuid(setup.uid) != 0) child_fail("setuid");
     if (chdir(setup.home.c_str()) != 0) child_fail("chdir to home");

@@ -100,7 +100,7 @@ struct RunResult {
 };
 
 /// Runs argv[0] (searched in PATH) with argv, no shell; feeds `input` to its stdin and captures
-/// stdout and stderr. With `as_user` the child runs as that user (initgroups, setgid, setuid),
+/// stdout and stderr. With `as_user` the child runs as that user (its groups, setgid, setuid),
 /// in its home directory, with a clean environment (HOME, USER, LOGNAME, SHELL, PATH=
 /// /usr/local/bin:/usr/bin:/bin); otherwise it inherits ours. `env` is added on top. Returns
 /// once the child exited (background processes it left holding the pipes are not waited for);
