@@ -55,12 +55,13 @@ class Clamd {
 
  private:
   void start() {
+    const std::string conf = dir_ + "/clamd.conf";  // built before fork: the child must not allocate
     pid_ = fork();
     if (pid_ == 0) {
       int null = open("/dev/null", O_WRONLY);
       dup2(null, 1);
       dup2(null, 2);
-      execl("/usr/sbin/clamd", "clamd", "-c", (dir_ + "/clamd.conf").c_str(), nullptr);
+      execl("/usr/sbin/clamd", "clamd", "-c", conf.c_str(), nullptr);
       _exit(127);
     }
     REQUIRE(pid_ > 0);
