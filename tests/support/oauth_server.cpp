@@ -93,6 +93,15 @@ std::string modules_dir() {
   return env != nullptr ? env : "/usr/local/lib/clamfetch-test/oauth/node_modules";
 }
 
+// node's path, looked up in PATH.
+std::string node_binary() {
+  const char* path = std::getenv("PATH");
+  std::istringstream dirs(path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin");
+  for (std::string dir; std::getline(dirs, dir, ':');)
+    if (!dir.empty() && ::access((dir + "/node").c_str(), X_OK) == 0) return dir + "/node";
+  throw std::runtime_error("OAuthServer: no node in PATH (tools/deps installs Node.js)");
+}
+
 }  // namespace
 
 OAuthServer::OAuthServer(Options options) {
@@ -110,17 +119,26 @@ OAuthServer::OAuthServer(Options options) {
   }
   const std::string script = std::string(CLAMFETCH_SOURCE_DIR) + "/tests/fixture/oauth/server.mjs";
   const std::string log_path = dir_ + "/oauth.log";
+  // Everything the child needs is made before fork: after it, only async-signal-safe calls
+  // (a test may already run threads, and ASan's allocator lock could be held by one).
+  std::vector<std::string> child_env{"OAUTH_MODULES=" + modules_dir(),
+                               "ACCESS_TOKEN_TTL=" + std::to_string(options.access_token_ttl),
+                               "DEVICE_INTERVAL=" + std::to_string(options.device_interval),
+                               std::string("SLOW_DOWN_FIRST=") + (options.slow_down_first ? "1" : "0"),
+                               "PATH=/usr/local/bin:/usr/bin:/bin"};
+  std::vector<std::string> argv{node_binary(), script, dir_, cert, key};
+  std::vector<char*> envp, args;
+  for (auto& e : child_env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("OAuthServer: fork failed");
   if (pid_ == 0) {
-    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     ::dup2(fd, 1);
     ::dup2(fd, 2);
-    ::setenv("OAUTH_MODULES", modules_dir().c_str(), 1);
-    ::setenv("ACCESS_TOKEN_TTL", std::to_string(options.access_token_ttl).c_str(), 1);
-    ::setenv("DEVICE_INTERVAL", std::to_string(options.device_interval).c_str(), 1);
-    ::setenv("SLOW_DOWN_FIRST", options.slow_down_first ? "1" : "0", 1);
-    ::execlp("node", "node", script.c_str(), dir_.c_str(), cert.c_str(), key.c_str(), nullptr);
+    ::execve(args[0], args.data(), envp.data());
     ::_exit(127);
   }
   // Up to 20 s for node to load oidc-provider on a busy machine (it takes about 1 s).
