@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // `clamfetch --oauth-login`: the device authorization grant (RFC 8628) here, the
 // authorization-code grant in loopback.cpp; both end by storing the tokens.
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
