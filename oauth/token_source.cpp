@@ -24,7 +24,6 @@ struct TokenSource::State {
   std::string account;
   std::string path;
   StoredTokens tokens;
-  bool loaded = false;  // the token file was read (once; later the memory copy is newer)
 };
 
 namespace {
@@ -71,14 +70,14 @@ Result<std::string> TokenSource::access_token(bool refresh) {
   State& s = *state_;
   const bool app_only = s.config.flow == Flow::client_credentials;
   // Client credentials keep nothing on disk: a new grant costs one request and no person.
-  if (!s.loaded && !app_only) {
+  // Otherwise the file is read again whenever a request is due: a login made meanwhile by
+  // `clamfetch --oauth-login` (another process, while a daemon runs) replaced the tokens.
+  if (!app_only && (refresh || !still_good(s.tokens))) {
     auto stored = load_tokens(s.path);
     if (!stored) return stored.error();
-    if (*stored) s.tokens = **stored;
-    s.loaded = true;
+    if (*stored && (*stored)->refresh_token != s.tokens.refresh_token) s.tokens = **stored;
   }
-  if (!refresh && still_good(s.tokens))
-    return s.tokens.access_token;
+  if (!refresh && still_good(s.tokens)) return s.tokens.access_token;
 
   Form form;
   if (app_only) {

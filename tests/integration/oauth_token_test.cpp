@@ -153,7 +153,7 @@ TEST_CASE("an expired access token is refreshed and the rotated refresh token sa
   CHECK(reuse.body.find("invalid_grant") != std::string::npos);
 }
 
-TEST_CASE("a revoked refresh token is an auth error naming the renewal command", "[oauth]") {
+TEST_CASE("a revoked refresh token is an auth error naming the renewal command, a new login cures it", "[oauth]") {
   OAuthServer server;
   StateDir state;
   device_login(server, device_config(server), state.path);
@@ -168,6 +168,14 @@ TEST_CASE("a revoked refresh token is an auth error naming the renewal command",
             " was revoked or has expired (invalid_grant): renew it with `clamfetch --oauth-login " +
             kAccount + "`");
   no_secret_in(token.error().text, state.path);
+
+  // The renewal, made while this TokenSource lives (a daemon running): it takes the new
+  // refresh token from the file.
+  device_login(server, device_config(server), state.path);
+  auto renewed = source.access_token(true);
+  INFO((renewed.ok() ? "" : renewed.error().text));
+  REQUIRE(renewed.ok());
+  CHECK(server.active(*renewed));
 }
 
 TEST_CASE("no login yet is an auth error naming the login command", "[oauth]") {
