@@ -6,6 +6,17 @@ find_package(Threads REQUIRED)
 pkg_check_modules(LIBETPAN REQUIRED IMPORTED_TARGET libetpan)
 pkg_check_modules(LIBCLAMAV REQUIRED IMPORTED_TARGET libclamav)
 pkg_check_modules(TOMLPLUSPLUS REQUIRED IMPORTED_TARGET tomlplusplus)
+# OAuth 2.0 token requests (oauth/): libcurl's OpenSSL flavour (Debian's libcurl4: TLS on the
+# same OpenSSL as the mail servers'). Its -dev package conflicts with libcurl4-gnutls-dev, which
+# libetpan-dev needs: the headers (the same for every flavour) come from the latter and the
+# OpenSSL library is linked by its soname.
+find_path(CURL_INCLUDE_DIR curl/curl.h REQUIRED)
+find_library(CLAMFETCH_CURL_OPENSSL NAMES libcurl.so.4 curl REQUIRED)
+add_library(clamfetch_curl INTERFACE)
+target_include_directories(clamfetch_curl INTERFACE ${CURL_INCLUDE_DIR})
+target_link_libraries(clamfetch_curl INTERFACE ${CLAMFETCH_CURL_OPENSSL})
+message(STATUS "libcurl: ${CLAMFETCH_CURL_OPENSSL}")
+find_package(nlohmann_json 3 REQUIRED)
 
 # Debian's libetpan.pc adds -specs=/usr/share/dpkg/no-pie-link.specs, which silently makes
 # every binary that links it non-PIE. Drop it.
