@@ -6,6 +6,8 @@ find_package(Threads REQUIRED)
 pkg_check_modules(LIBETPAN REQUIRED IMPORTED_TARGET libetpan)
 pkg_check_modules(LIBCLAMAV REQUIRED IMPORTED_TARGET libclamav)
 pkg_check_modules(TOMLPLUSPLUS REQUIRED IMPORTED_TARGET tomlplusplus)
+# JSON (OAuth2 failure challenges in fetch/): Debian's nlohmann-json3-dev, header-only.
+find_package(nlohmann_json 3 REQUIRED)
 
 # Debian's libetpan.pc adds -specs=/usr/share/dpkg/no-pie-link.specs, which silently makes
 # every binary that links it non-PIE. Drop it.
