@@ -8,10 +8,20 @@
 #include <cctype>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace clamfetch::test::grammar {
 namespace {
+
+const char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Where a client is in a SASL exchange (AUTH / AUTHENTICATE).
+struct Sasl {
+  bool active = false;     ///< lines may be SASL responses rather than commands
+  std::string mech;        ///< the mechanism, as the client named it
+  unsigned responses = 0;  ///< responses sent so far (the initial one counts)
+};
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -238,8 +248,102 @@ bool imap_search(Cursor& c) {
   return true;
 }
 
+// ---------------------------------------------------------------- SASL (RFC 4422, 7628)
+
+std::string decode_base64(std::string_view text) {
+  std::string out;
+  unsigned bits = 0, value = 0;
+  for (char ch : text) {
+    std::size_t index = std::string_view(kBase64).find(ch);
+    if (index == std::string_view::npos) break;  // padding
+    value = (value << 6) | static_cast<unsigned>(index);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((value >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+bool is_oauth_mechanism(std::string_view mech) {
+  return iequal(mech, "OAUTHBEARER") || iequal(mech, "XOAUTH2");
+}
+
+// "auth=Bearer " 1*(%x21-7E) ^A ^A at the end of `rest` (RFC 7628 3.1, RFC 6750 b64token
+// widened to VCHAR as Google and Microsoft send them).
+bool bearer_tail(std::string_view rest) {
+  static constexpr std::string_view kAuth = "auth=Bearer ";
+  if (rest.size() < kAuth.size() + 3 || rest.substr(0, kAuth.size()) != kAuth ||
+      rest.substr(rest.size() - 2) != "\x01\x01") {
+    return false;
+  }
+  std::string_view token = rest.substr(kAuth.size(), rest.size() - kAuth.size() - 2);
+  for (char ch : token) {
+    if (ch < 0x21 || ch > 0x7e) return false;
+  }
+  return !token.empty();
+}
+
+// The decoded initial response of OAUTHBEARER (gs2-header "n,a=user," then kvpairs, the auth
+// one last as clamfetch sends it) or XOAUTH2 ("user=U^Aauth=Bearer T^A^A"). Empty when valid.
+std::string oauth_payload_problem(std::string_view mech, std::string_view base64) {
+  if (!is_base64(base64)) return "SASL response not base64: " + show(base64);
+  std::string payload = decode_base64(base64);
+  std::string_view p = payload;
+  if (iequal(mech, "XOAUTH2")) {
+    std::size_t user_end = p.find('\x01');
+    bool ok = p.substr(0, 5) == "user=" && user_end != std::string_view::npos && user_end > 5 &&
+              bearer_tail(p.substr(user_end + 1));
+    return ok ? "" : "not an XOAUTH2 response (user=U^Aauth=Bearer T^A^A): " + show(payload);
+  }
+  std::size_t header_end = p.find(",\x01");
+  bool ok = header_end != std::string_view::npos && (p.substr(0, 4) == "n,a=" || p.substr(0, 3) == "n,,");
+  std::string_view rest = ok ? p.substr(header_end + 2) : std::string_view();
+  // Optional host= and port= kvpairs before auth=.
+  while (ok && !rest.empty() && rest.substr(0, 5) != "auth=") {
+    std::size_t end = rest.find('\x01');
+    std::size_t equal = rest.find('=');
+    ok = end != std::string_view::npos && equal != std::string_view::npos && equal < end && equal > 0;
+    if (ok) rest.remove_prefix(end + 1);
+  }
+  ok = ok && bearer_tail(rest);
+  return ok ? "" : "not an OAUTHBEARER response (RFC 7628 3.1): " + show(payload);
+}
+
+// A line inside a SASL exchange. For OAUTHBEARER / XOAUTH2: the first response is the token
+// message, the one after the server's failure challenge the RFC 7628 3.2.3 answer ("AQ==", a
+// lone ^A, or an empty line for XOAUTH2). Sets `handled` when the line belonged to the exchange.
+std::string check_sasl_response(std::string_view line, Sasl& sasl, bool& handled) {
+  handled = true;
+  if (line == "*") return sasl.active = false, "";
+  if (!is_oauth_mechanism(sasl.mech)) {
+    if (line.empty() || line == "=" || is_base64(line)) return "";
+  } else if (sasl.responses == 0) {
+    ++sasl.responses;
+    return oauth_payload_problem(sasl.mech, line);
+  } else if (sasl.responses == 1 && line == (iequal(sasl.mech, "XOAUTH2") ? "" : "AQ==")) {
+    ++sasl.responses;
+    return "";
+  }
+  sasl.active = false;  // the exchange is over: this is the next command
+  handled = false;
+  return "";
+}
+
+// The mechanism and optional initial response of AUTH / AUTHENTICATE: an OAuth2 one is
+// checked, and a failure challenge may still follow it (RFC 7628 3.2.3).
+std::string start_sasl(std::string_view mech, std::optional<std::string_view> initial, Sasl& sasl) {
+  sasl = Sasl{};
+  sasl.mech = std::string(mech);
+  sasl.active = !initial || is_oauth_mechanism(mech);
+  if (!initial || !is_oauth_mechanism(mech)) return "";
+  sasl.responses = 1;
+  return oauth_payload_problem(mech, *initial);
+}
+
 // The command after "tag SP". Keywords are case-insensitive.
-bool imap_command_body(Cursor& c, bool& sasl, bool& idle) {
+bool imap_command_body(Cursor& c, Sasl& sasl, bool& idle, std::string& why) {
   if (c.keyword("CAPABILITY") || c.keyword("LOGOUT") || c.keyword("NOOP") ||
       c.keyword("STARTTLS") || c.keyword("CLOSE") || c.keyword("UNSELECT")) {
     return true;
@@ -249,12 +353,16 @@ bool imap_command_body(Cursor& c, bool& sasl, bool& idle) {
   if (c.keyword("LOGIN")) return c.sp() && imap_astring(c) && c.sp() && imap_astring(c);
   if (c.keyword("AUTHENTICATE")) {
     // authenticate = "AUTHENTICATE" SP auth-type [SP (base64 / "=")]  (RFC 4959 SASL-IR)
+    std::size_t mech_start = c.pos() + 1;
     if (!c.sp() || !imap_atom(c)) return false;
-    if (!c.sp()) return sasl = true;
-    if (c.literal_char('=')) return true;
+    std::string_view mech = c.between(mech_start, c.pos());
+    if (!c.sp()) return why = start_sasl(mech, std::nullopt, sasl), true;
+    if (c.literal_char('=')) return start_sasl(mech, std::string_view(), sasl), true;
     std::size_t start = c.pos();
     while (!c.at_end() && c.peek() != ' ') c.advance();
-    return is_base64(c.between(start, c.pos()));
+    std::string_view initial = c.between(start, c.pos());
+    why = start_sasl(mech, initial, sasl);
+    return is_base64(initial);
   }
   if (c.keyword("SELECT") || c.keyword("EXAMINE")) return c.sp() && imap_astring(c);
   bool uid = c.keyword("UID");
@@ -287,7 +395,7 @@ bool command_complete(std::string_view bytes) {
   }
 }
 
-std::string check_imap(std::string_view command, bool& sasl, bool& idle) {
+std::string check_imap(std::string_view command, Sasl& sasl, bool& idle) {
   if (command.size() < 2 || command.substr(command.size() - 2) != "\r\n") {
     return "line does not end with CRLF: " + show(command);
   }
@@ -296,18 +404,20 @@ std::string check_imap(std::string_view command, bool& sasl, bool& idle) {
     idle = false;
     return line == "DONE" ? "" : "after IDLE only \"DONE\" CRLF may come, got " + show(command);
   }
-  if (sasl) {
-    if (line.empty() || line == "*" || is_base64(line)) return "";
-    sasl = false;  // the exchange is over: this is the next command
+  if (sasl.active) {
+    bool handled = false;
+    std::string why = check_sasl_response(line, sasl, handled);
+    if (handled) return why;
   }
   Cursor c(line);
   std::size_t start = c.pos();
   while (!c.at_end() && imap_astring_char(c.peek()) && c.peek() != '+') c.advance();
   if (c.pos() == start) return c.error("no tag (1*<ASTRING-CHAR except \"+\">)");
   if (!c.sp() || c.peek() == ' ') return c.error("tag not followed by exactly one SP");
-  if (!imap_command_body(c, sasl, idle)) return c.error("not an IMAP command per RFC 9051");
+  std::string why;
+  if (!imap_command_body(c, sasl, idle, why)) return c.error("not an IMAP command per RFC 9051");
   if (!c.at_end()) return c.error("extra octets after the command (trailing space?)");
-  return "";
+  return why;
 }
 
 // ---------------------------------------------------------------- POP3 (RFC 1939 / 2449 / 5034)
@@ -325,10 +435,11 @@ bool nz_number(std::string_view text) {
   return c.number(true) && c.at_end();
 }
 
-std::string check_pop3_line(std::string_view line, bool& sasl) {
-  if (sasl) {
-    if (line == "*" || line.empty() || line == "=" || is_base64(line)) return "";
-    sasl = false;
+std::string check_pop3_line(std::string_view line, Sasl& sasl) {
+  if (sasl.active) {
+    bool handled = false;
+    std::string why = check_sasl_response(line, sasl, handled);
+    if (handled) return why;
   }
   if (line.size() + 2 > 255) return "command over 255 octets (RFC 2449): " + show(line);
   std::size_t space = line.find(' ');
@@ -371,9 +482,10 @@ std::string check_pop3_line(std::string_view line, bool& sasl) {
     bool mech_ok = !mech.empty() && mech.size() <= 20 &&
                    mech.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") == std::string_view::npos;
     if (!has_args || !mech_ok) return "expected AUTH SP sasl-mech: " + show(line);
-    if (gap == std::string_view::npos) return sasl = true, "";
+    if (gap == std::string_view::npos) return start_sasl(mech, std::nullopt, sasl);
     std::string_view initial = args.substr(gap + 1);
-    return initial == "=" || is_base64(initial) ? "" : "initial response neither base64 nor \"=\": " + show(line);
+    if (initial != "=" && !is_base64(initial)) return "initial response neither base64 nor \"=\": " + show(line);
+    return start_sasl(mech, initial == "=" ? std::string_view() : initial, sasl);
   }
   return "not a POP3 command a retriever sends: " + show(line);
 }
@@ -483,8 +595,6 @@ std::string check_smtp_line(std::string_view line, bool lmtp) {
   return c.error("not an SMTP command a client delivering mail sends");
 }
 
-const char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 }  // namespace
 
 std::string show(std::string_view bytes) {
@@ -531,7 +641,8 @@ bool is_dot_string_mailbox(std::string_view address) {
 Checker imap_checker() {
   struct State {
     std::string pending;  // a command whose literal octets are still to come
-    bool sasl = false, idle = false;
+    Sasl sasl;
+    bool idle = false;
   };
   auto state = std::make_shared<State>();
   return [state](std::string_view raw) -> std::string {
@@ -551,7 +662,7 @@ Checker imap_checker() {
 }
 
 Checker pop3_checker() {
-  auto sasl = std::make_shared<bool>(false);
+  auto sasl = std::make_shared<Sasl>();
   return [sasl](std::string_view raw) -> std::string {
     std::string_view line;
     std::string why;
