@@ -4,6 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <sstream>
+
 #include "rc/rc.hpp"
 
 using namespace clamfetch;
@@ -114,4 +117,19 @@ TEST_CASE("oauth2 accounts need TLS, a token source and no password", "[rc][oaut
         "t.toml:4:1: auth = \"oauth2\" needs a [poll.user.oauth] table for user \"u\" (token_command, "
         "or provider and client_id)\n"
         "t.toml:6:1: user \"u\" logs in with OAuth2: password is not used, remove it");
+}
+
+TEST_CASE("the Microsoft 365 and Gmail examples are accepted", "[rc][oauth]") {
+  for (const char* name : {"microsoft365-token-command.toml", "gmail-token-command.toml"}) {
+    INFO(name);
+    std::ifstream in(std::string(CLAMFETCH_SOURCE_DIR "/examples/") + name);
+    std::stringstream text;
+    text << in.rdbuf();
+    Config c = parsed(text.str());
+    REQUIRE(c.polls.size() == 1);
+    const User& user = c.polls.at(0).users.at(0);
+    REQUIRE(user.oauth.has_value());
+    CHECK_FALSE(user.oauth->token_command.empty());
+    CHECK(describe(c).find("\nauth = oauth2\n") != std::string::npos);
+  }
 }
