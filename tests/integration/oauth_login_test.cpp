@@ -133,6 +133,32 @@ void check_delivered(const MailServers& servers, const std::string& message) {
   CHECK(contains(lf_to_crlf(got[0]), message.substr(0, message.find("\r\n\r\n"))));
 }
 
+/// A self-signed certificate for "localhost" in a private directory, for the scripted servers.
+struct SelfSigned {
+  SigningKey dir;
+  std::string cert = dir.file() + ".pem", key = dir.file() + ".pem.key";
+  SelfSigned() {
+    REQUIRE(run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                 "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost", "-days", "1",
+                 "-keyout", key, "-out", cert}).exit_code == 0);
+  }
+};
+
+/// An account of the scripted server on `port`, OAuth2 over implicit TLS trusting `tls`.
+clamfetch::fetch::AccountSettings fake_account(clamfetch::fetch::Protocol protocol, uint16_t port,
+                                               const SelfSigned& tls) {
+  clamfetch::fetch::AccountSettings settings;
+  settings.server = "localhost";
+  settings.port = port;
+  settings.protocol = protocol;
+  settings.tls.ca_file = tls.cert;
+  settings.username = "someuser@example.com";
+  settings.auth = clamfetch::fetch::AuthMethod::oauth2;
+  settings.timeout_seconds = 5;
+  settings.account = "someuser@example.com@localhost";
+  return settings;
+}
+
 MailServers::Options oauth_servers(const SigningKey& key, const std::string& mechanisms = "") {
   MailServers::Options options;
   options.oauth2_jwt_key = key.file();
@@ -234,6 +260,15 @@ TEST_CASE("OAuth2 over POP3S, XOAUTH2 only: a long token goes in two steps, a fa
   CHECK(failed.err == "clamfetch: token_command for pop3userid2@localhost failed (exit 1)\n");
   CHECK(servers.remote_messages("pop3userid2").size() == 1);
   CHECK_FALSE(contains(servers.dovecot_log(), "user=<pop3userid2>"));
+
+  // A provider without a token source (oauth/ fills access_token in; until then there is
+  // none): exit 3 at login, one line.
+  user.write_rc(head(servers) + poll_of(servers, user, "pop3", "pop3userid2",
+                                        "  [poll.user.oauth]\n  provider = \"google\"\n  client_id = \"c\"\n"));
+  RunResult sourceless = user.clamfetch({});
+  CHECK(sourceless.exit_code == 3);
+  CHECK(sourceless.err ==
+        "clamfetch: authentication failed for pop3userid2 at localhost: no token source for OAuth2\n");
 }
 
 // The fetch layer's own guard behind the rc check: a scripted plaintext server (Dovecot on
@@ -273,15 +308,11 @@ TEST_CASE("fetch refuses OAuth2 on a plaintext connection before asking for a to
 // token is short enough for one line: the one-line form goes first, then the two-step form.
 // The strict checker holds every line to RFC 5034 and the XOAUTH2 format.
 TEST_CASE("POP3 XOAUTH2 falls back to Microsoft's two-step form when the one-line AUTH is refused") {
-  SigningKey dir;  // a private directory for a self-signed certificate of "localhost"
-  std::string cert = dir.file() + ".pem", cert_key = dir.file() + ".pem.key";
-  REQUIRE(run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-               "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost", "-days", "1",
-               "-keyout", cert_key, "-out", cert}).exit_code == 0);
+  SelfSigned tls;
   std::string token = "EwBwA8l6BAAU.short-test-token";
   std::string response = b64("user=pop3userid0\x01" "auth=Bearer " + token + "\x01\x01");
   auto pop3 = clamfetch::test::grammar::pop3_checker();
-  TranscriptServer fake({Step::start_tls(cert, cert_key),
+  TranscriptServer fake({Step::start_tls(tls.cert, tls.key),
                          Step::send("+OK The Microsoft Exchange POP3 service is ready.\r\n"),
                          Step::strict("CAPA", pop3),
                          Step::send("+OK\r\nUIDL\r\nSASL PLAIN XOAUTH2\r\nUSER\r\n.\r\n"),
@@ -292,7 +323,7 @@ TEST_CASE("POP3 XOAUTH2 falls back to Microsoft's two-step form when the one-lin
   clamfetch::fetch::AccountSettings settings;
   settings.server = "localhost";
   settings.port = fake.port();
-  settings.tls.ca_file = cert;
+  settings.tls.ca_file = tls.cert;
   settings.username = "pop3userid0";
   settings.auth = clamfetch::fetch::AuthMethod::oauth2;
   settings.timeout_seconds = 5;
@@ -314,4 +345,81 @@ TEST_CASE("POP3 XOAUTH2 falls back to Microsoft's two-step form when the one-lin
   CHECK(session->close().ok());
   CHECK(fake.wait_done(5));
   CHECK(fake.failure().empty());
+}
+
+// Gmail's IMAP answers a refused XOAUTH2 token with a failure challenge before its NO, and
+// Dovecot always offers SASL-IR: a scripted server plays a Gmail-like server without SASL-IR
+// (the response goes after the "+"), refusing the first token and taking the refreshed one.
+TEST_CASE("IMAP XOAUTH2 without SASL-IR: a failure challenge is answered, the refreshed token logs in") {
+  SelfSigned tls;
+  auto imap = grammar::imap_checker();
+  std::string stale = "ya29.stale-token", fresh = "ya29.fresh-token";
+  auto response = [](const std::string& token) {
+    return b64("user=someuser@example.com\x01" "auth=Bearer " + token + "\x01\x01");
+  };
+  TranscriptServer fake({Step::start_tls(tls.cert, tls.key),
+                         Step::send("* OK [CAPABILITY IMAP4rev1 AUTH=XOAUTH2 AUTH=PLAIN] Gimap ready\r\n"),
+                         Step::strict("1 AUTHENTICATE XOAUTH2", imap), Step::send("+ \r\n"),
+                         Step::strict(response(stale), imap),
+                         Step::send("+ " + b64("{\"status\":\"400\",\"schemes\":\"Bearer\",\"scope\":"
+                                               "\"https://mail.google.com/\"}") + "\r\n"),
+                         Step::strict("", imap),
+                         Step::send("1 NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)\r\n"),
+                         Step::strict("2 AUTHENTICATE XOAUTH2", imap), Step::send("+ \r\n"),
+                         Step::strict(response(fresh), imap),
+                         Step::send("2 OK [CAPABILITY IMAP4rev1 UIDPLUS IDLE] someuser@example.com authenticated (Success)\r\n"),
+                         Step::strict("3 LOGOUT", imap), Step::send("* BYE LOGOUT Requested\r\n3 OK 73 good day\r\n")});
+  auto settings = fake_account(clamfetch::fetch::Protocol::imap, fake.port(), tls);
+  std::vector<bool> asked;
+  settings.access_token = [&](bool refresh) {
+    asked.push_back(refresh);
+    return clamfetch::Result<std::string>(refresh ? fresh : stale);
+  };
+  clamfetch::Log log;
+  log.set_level(clamfetch::Level::error);
+  auto session = clamfetch::fetch::make_session(settings, log);
+  clamfetch::Status opened = session->open();
+  INFO((opened.ok() ? std::string() : opened.error().text) + " / " + fake.failure());
+  REQUIRE(opened.ok());
+  CHECK(session->login_method() == "AUTHENTICATE XOAUTH2");
+  CHECK(asked == std::vector<bool>{false, true});
+  CHECK(session->close().ok());
+  CHECK(fake.wait_done(5));
+  CHECK(fake.failure().empty());
+}
+
+// Dovecot with the oauth2 passdb offers both mechanisms: a scripted server offers neither.
+TEST_CASE("a server offering neither OAUTHBEARER nor XOAUTH2 is exit 3 before a token is asked for") {
+  SelfSigned tls;
+  for (auto protocol : {clamfetch::fetch::Protocol::imap, clamfetch::fetch::Protocol::pop3}) {
+    bool imap = protocol == clamfetch::fetch::Protocol::imap;
+    INFO((imap ? "IMAP" : "POP3"));
+    std::vector<Step> script{Step::start_tls(tls.cert, tls.key)};
+    if (imap) {
+      script.push_back(Step::send("* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] ready\r\n"));
+    } else {
+      script.insert(script.end(), {Step::send("+OK ready\r\n"), Step::expect("CAPA"),
+                                   Step::send("+OK\r\nUIDL\r\nSASL PLAIN LOGIN\r\n.\r\n")});
+    }
+    script.push_back(Step::hang());
+    TranscriptServer fake(script);
+    auto settings = fake_account(protocol, fake.port(), tls);
+    bool asked = false;
+    settings.access_token = [&asked](bool) {
+      asked = true;
+      return clamfetch::Result<std::string>(std::string("tok"));
+    };
+    clamfetch::Log log;
+    log.set_level(clamfetch::Level::error);
+    auto session = clamfetch::fetch::make_session(settings, log);
+    clamfetch::Status opened = session->open();
+    REQUIRE_FALSE(opened.ok());
+    CHECK(opened.error().kind == clamfetch::Kind::auth);
+    CHECK(contains(opened.error().text, "authentication failed for someuser@example.com at localhost: "
+                                        "server offers neither OAUTHBEARER nor XOAUTH2"));
+    CHECK_FALSE(asked);
+    CHECK(session->close().ok());
+    fake.wait_done(5);
+    for (const std::string& line : fake.received()) CHECK(line == "CAPA");
+  }
 }
