@@ -375,8 +375,12 @@ TEST_CASE("IMAP XOAUTH2 without SASL-IR: a failure challenge is answered, the re
     asked.push_back(refresh);
     return clamfetch::Result<std::string>(refresh ? fresh : stale);
   };
+  SigningKey trace_dir;  // a private directory for the -v -v trace
+  std::string trace_file = trace_dir.file() + ".trace";
   clamfetch::Log log;
-  log.set_level(clamfetch::Level::error);
+  REQUIRE(log.use_file(trace_file).ok());
+  log.set_level(clamfetch::Level::trace);
+  log.enable_trace(static_cast<unsigned>(clamfetch::Channel::net));
   auto session = clamfetch::fetch::make_session(settings, log);
   clamfetch::Status opened = session->open();
   INFO((opened.ok() ? std::string() : opened.error().text) + " / " + fake.failure());
@@ -386,6 +390,13 @@ TEST_CASE("IMAP XOAUTH2 without SASL-IR: a failure challenge is answered, the re
   CHECK(session->close().ok());
   CHECK(fake.wait_done(5));
   CHECK(fake.failure().empty());
+  std::string trace = slurp(trace_file);
+  INFO(trace);
+  CHECK(contains(trace, "IMAP> 1 AUTHENTICATE XOAUTH2\n"));
+  CHECK(contains(trace, "IMAP> ********\n"));
+  for (const std::string& secret : {stale, fresh, response(stale), response(fresh)}) {
+    CHECK_FALSE(contains(trace, secret));
+  }
 }
 
 // Dovecot with the oauth2 passdb offers both mechanisms: a scripted server offers neither.
