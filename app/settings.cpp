@@ -60,13 +60,22 @@ fetch::AccountSettings fetch_settings(const rc::Poll& poll, const rc::User& user
     case rc::Poll::Auth::plain: s.auth = fetch::AuthMethod::plain; break;
     case rc::Poll::Auth::login: s.auth = fetch::AuthMethod::login; break;
     case rc::Poll::Auth::apop: s.auth = fetch::AuthMethod::apop; break;
+    case rc::Poll::Auth::oauth2: s.auth = fetch::AuthMethod::oauth2; break;
   }
+  if (user.oauth) s.auth = fetch::AuthMethod::oauth2;  // the table implies it
   s.timeout_seconds = user.timeout;
   s.account = account_name(poll, user);
   // password_command runs only now that the password is about to be sent.
   s.password = [user, account = s.account] {
     return rc::resolve_password(user, account, user.timeout);
   };
+  // token_command runs just before each login attempt (again after a refusal: it may print a
+  // fresh token). Without one, access_token stays empty for oauth/ to fill in.
+  if (user.oauth && !user.oauth->token_command.empty()) {
+    s.access_token = [user, account = s.account](bool /*refresh*/) {
+      return rc::run_token_command(user, account, user.timeout);
+    };
+  }
   return s;
 }
 

@@ -16,6 +16,7 @@ add_library(clamfetch_curl INTERFACE)
 target_include_directories(clamfetch_curl INTERFACE ${CURL_INCLUDE_DIR})
 target_link_libraries(clamfetch_curl INTERFACE ${CLAMFETCH_CURL_OPENSSL})
 message(STATUS "libcurl: ${CLAMFETCH_CURL_OPENSSL}")
+# JSON (OAuth2 failure challenges in fetch/): Debian's nlohmann-json3-dev, header-only.
 find_package(nlohmann_json 3 REQUIRED)
 
 # Debian's libetpan.pc adds -specs=/usr/share/dpkg/no-pie-link.specs, which silently makes

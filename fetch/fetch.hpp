@@ -41,6 +41,9 @@ enum class AuthMethod {
   plain,     ///< POP3 AUTH PLAIN (RFC 5034); IMAP AUTHENTICATE PLAIN
   login,     ///< POP3 AUTH LOGIN; IMAP LOGIN
   apop,      ///< POP3 APOP (RFC 1939 7), digest of the greeting's timestamp; POP3 only
+  /// OAuth2 bearer token (AccountSettings::access_token): SASL OAUTHBEARER (RFC 7628) when
+  /// offered, else XOAUTH2; IMAP AUTHENTICATE, POP3 AUTH. Only ever after verified TLS.
+  oauth2,
 };
 
 struct AccountSettings {
@@ -52,6 +55,8 @@ struct AccountSettings {
   AuthMethod auth = AuthMethod::automatic;
   /// Called once, only when the password is about to be sent (password_command).
   std::function<Result<std::string>()> password;
+  /// The OAuth2 access token, called just before authenticating (OAUTHBEARER/XOAUTH2); refresh = true after the server refused the token once.
+  std::function<Result<std::string>(bool refresh)> access_token;
   int timeout_seconds = 300; ///< every phase: connect, handshake, each reply
   std::string account;       ///< "user@server", names the account in every log line
 };

@@ -266,14 +266,19 @@ Status ImapSession::authenticate() {
   if (!has_capabilities(imap_.get())) {
     if (Status status = refresh_capabilities("CAPABILITY"); !status) return status;
   }
-  if (!settings_.password) {
-    return make_error(Kind::config, Scope::account, prefix() + "no password configured");
+  Status status;
+  if (settings_.auth == AuthMethod::oauth2) {
+    status = login_oauth2();
+  } else {
+    if (!settings_.password) {
+      return make_error(Kind::config, Scope::account, prefix() + "no password configured");
+    }
+    // Asked only now: a password_command runs only when the password is about to be sent.
+    Result<std::string> password = settings_.password();
+    if (!password) return password.error();
+    status = login_with(*password);
+    explicit_bzero(password->data(), password->size());
   }
-  // Asked only now: a password_command runs only when the password is about to be sent.
-  Result<std::string> password = settings_.password();
-  if (!password) return password.error();
-  Status status = login_with(*password);
-  explicit_bzero(password->data(), password->size());
   if (!status) return status;
   // Servers announce new capabilities (UIDPLUS ...) after login, in the reply or on request.
   if (!has_capabilities(imap_.get())) return refresh_capabilities("CAPABILITY after login");
@@ -324,6 +329,65 @@ Status ImapSession::login_with(const std::string& password) {
     return make_error(Kind::lock_busy, Scope::account, prefix() + "mailbox in use" + detail);
   }
   return make_error(Kind::auth, Scope::account, refused + detail);
+}
+
+Result<int> ImapSession::oauth_attempt(OAuthMechanism mechanism, bool refresh, bool sasl_ir,
+                                       std::optional<OAuthFailure>& failure) {
+  Result<std::string> token = settings_.access_token(refresh);  // only now: it may run a command
+  if (!token) return token.error();
+  if (!usable_token(*token)) {
+    explicit_bzero(token->data(), token->size());
+    return make_error(Kind::auth, Scope::account,
+                      prefix() + "unusable OAuth2 access token (empty, too long or not printable)");
+  }
+  std::string response = oauth_initial_response(mechanism, settings_.username, settings_.server,
+                                                session_port(settings_), *token);
+  explicit_bzero(token->data(), token->size());
+  forget_capabilities(imap_.get());  // the reply to a successful login may carry new ones
+  failure.reset();
+  int r = authenticate_oauth(imap_.get(), mechanism, response, sasl_ir, failure);
+  explicit_bzero(response.data(), response.size());
+  wipe_write_buffer(imap_->imap_stream);
+  return r;
+}
+
+Status ImapSession::login_oauth2() {
+  mailimap* imap = imap_.get();
+  std::string refused = "authentication failed for " + settings_.username + " at " + settings_.server;
+  // A bearer token is as good as a password to whoever sees it: never in the clear.
+  if (settings_.tls.mode == TlsMode::none) {
+    return make_error(Kind::config, Scope::account, prefix() + "OAuth2 is refused without TLS");
+  }
+  Result<OAuthMechanism> mechanism = choose_oauth_mechanism(
+      has_authentication(imap, "OAUTHBEARER"), has_authentication(imap, "XOAUTH2"));
+  if (!mechanism) return make_error(Kind::auth, Scope::account, refused + ": " + mechanism.error().text);
+  if (!settings_.access_token) {
+    return make_error(Kind::auth, Scope::account, refused + ": no token source for OAuth2");
+  }
+  bool sasl_ir = has_extension(imap, "SASL-IR");
+  std::optional<OAuthFailure> failure;
+  Result<int> r = oauth_attempt(*mechanism, false, sasl_ir, failure);
+  // A refused token is tried once more, freshly obtained.
+  bool busy = response_code_is(imap, "UNAVAILABLE") || response_code_is(imap, "INUSE");
+  if (r && *r == MAILIMAP_ERROR_LOGIN && !busy) r = oauth_attempt(*mechanism, true, sasl_ir, failure);
+  if (!r) return r.error();
+  std::string what = std::string("AUTHENTICATE ") + oauth_mechanism_name(*mechanism);
+  if (*r == MAILIMAP_NO_ERROR) {
+    login_method_ = what;
+    return {};
+  }
+  if (*r != MAILIMAP_ERROR_LOGIN) return fail(*r, what);
+  std::string text = printable(imap->imap_response);
+  std::string detail = text.empty() ? "" : " (" + text + ")";
+  if (response_code_is(imap, "UNAVAILABLE")) {
+    return make_error(Kind::server_busy, Scope::account, prefix() + "server busy" + detail);
+  }
+  if (response_code_is(imap, "INUSE")) {
+    return make_error(Kind::lock_busy, Scope::account, prefix() + "mailbox in use" + detail);
+  }
+  std::string why = failure ? describe_oauth_failure(*failure) : "";
+  return make_error(Kind::auth, Scope::account, refused + ": OAuth2 token refused" +
+                                                    (why.empty() ? "" : " (" + why + ")") + detail);
 }
 
 Status ImapSession::close() {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -18,6 +19,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "fetch/fetch.hpp"
+#include "fetch/oauth_sasl.hpp"
 
 namespace clamfetch::fetch::imap {
 
@@ -71,6 +73,13 @@ bool imap_quotable(std::string_view text);
 /// synchronizing literal (imap_login.cpp); libetpan's mailimap_login() quotes everything.
 /// Returns a libetpan code as mailimap_login() does (MAILIMAP_ERROR_LOGIN when refused).
 int login_with_literals(mailimap* imap, std::string_view user, std::string_view password);
+
+/// AUTHENTICATE OAUTHBEARER / XOAUTH2 with `response` (the initial response, not yet base64;
+/// on the command line when `sasl_ir`), answering a failure challenge, which is decoded into
+/// `failure` (imap_oauth.cpp). Returns a libetpan code as mailimap_authenticate() does
+/// (MAILIMAP_ERROR_LOGIN when refused; MAILIMAP_ERROR_PROTOCOL for a second challenge).
+int authenticate_oauth(mailimap* imap, OAuthMechanism mechanism, std::string_view response,
+                       bool sasl_ir, std::optional<OAuthFailure>& failure);
 
 /// A folder name from the rc file as IMAP4rev1 wants it on the wire (RFC 3501 5.1.3): UTF-8
 /// in modified UTF-7 ("Entwürfe" -> "Entw&APw-rfe"); libetpan would send the 8-bit octets in
@@ -191,6 +200,12 @@ class ImapSession final : public Session {
   Status start_tls();
   Status authenticate();
   Status login_with(const std::string& password);
+  /// OAUTHBEARER, else XOAUTH2, with AccountSettings::access_token: one refreshed retry when
+  /// the token is refused (imap.cpp).
+  Status login_oauth2();
+  /// One AUTHENTICATE with a token asked for now; the libetpan code, or the token's error.
+  Result<int> oauth_attempt(OAuthMechanism mechanism, bool refresh, bool sasl_ir,
+                            std::optional<OAuthFailure>& failure);
   Status refresh_capabilities(std::string_view why);
 
   // mailbox steps (imap_mailbox.cpp)

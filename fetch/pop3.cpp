@@ -97,6 +97,10 @@ class Pop3Session final : public Session {
   Result<std::set<std::string>> read_capabilities();
   Status authenticate();
   Status login_user_pass();
+  /// OAUTHBEARER or XOAUTH2 with AccountSettings::access_token: one refreshed retry when the
+  /// token is refused.
+  Status login_oauth2();
+  Result<Pop3OAuthReply> oauth_attempt(OAuthMechanism mechanism, bool refresh, bool& two_step);
   /// The password, asked for only now (it may run a command), checked like the user name.
   Result<std::string> password();
   Error login_refused(const char* text) const;
@@ -292,6 +296,7 @@ Status Pop3Session::authenticate() {
                                             sasl_, !timestamp.empty());
   if (!how) return make_error(Kind::auth, Scope::account,
                               "authentication failed for " + who() + ": " + how.error().text);
+  if (*how == Pop3Login::oauth2) return login_oauth2();
   if (*how == Pop3Login::user_pass) {
     Status status = login_user_pass();
     if (status) login_method_ = "USER/PASS";
@@ -309,6 +314,50 @@ Status Pop3Session::authenticate() {
   login_method_ = *how == Pop3Login::auth_plain ? "AUTH PLAIN"
                   : *how == Pop3Login::auth_login ? "AUTH LOGIN" : "APOP";
   return {};
+}
+
+Result<Pop3OAuthReply> Pop3Session::oauth_attempt(OAuthMechanism mechanism, bool refresh,
+                                                  bool& two_step) {
+  Result<std::string> token = settings_.access_token(refresh);  // only now: it may run a command
+  if (!token) return token.error();
+  if (!usable_token(*token)) {
+    OPENSSL_cleanse(token->data(), token->size());
+    return make_error(Kind::auth, Scope::account,
+                      "unusable OAuth2 access token for " + who() + " (empty, too long or not printable)");
+  }
+  uint16_t port = session_port(settings_);
+  std::string response = oauth_initial_response(mechanism, settings_.username, settings_.server,
+                                                port, *token);
+  OPENSSL_cleanse(token->data(), token->size());
+  Result<Pop3OAuthReply> reply = pop3_auth_oauth(*wire_, mechanism, response, two_step);
+  OPENSSL_cleanse(response.data(), response.size());
+  return reply;
+}
+
+Status Pop3Session::login_oauth2() {
+  if (!settings_.access_token) {
+    return make_error(Kind::auth, Scope::account, "authentication failed for " + who() +
+                                                      ": no token source for OAuth2");
+  }
+  OAuthMechanism mechanism = sasl_.count("OAUTHBEARER") != 0 ? OAuthMechanism::oauthbearer
+                                                              : OAuthMechanism::xoauth2;
+  bool two_step = false;
+  Result<Pop3OAuthReply> reply = oauth_attempt(mechanism, false, two_step);
+  // A refused token is tried once more, freshly obtained; other refusals are final.
+  if (reply && !reply->status.ok && refusal_kind(reply->status.text, Kind::auth) == Kind::auth) {
+    reply = oauth_attempt(mechanism, true, two_step);
+  }
+  if (!reply) return reply.error();  // the stream is out of step: open() drops it
+  if (reply->status.ok) {
+    login_method_ = std::string("AUTH ") + oauth_mechanism_name(mechanism);
+    return {};
+  }
+  Error refused = login_refused(reply->status.text.c_str());
+  if (refused.kind != Kind::auth) return refused;
+  std::string why = reply->failure ? describe_oauth_failure(*reply->failure) : "";
+  refused.text = "authentication failed for " + who() + ": OAuth2 token refused" +
+                 (why.empty() ? "" : " (" + why + ")") + " (-ERR " + printable(reply->status.text) + ")";
+  return refused;
 }
 
 Result<FolderCounts> Pop3Session::count(const std::string& folder) {

@@ -126,6 +126,14 @@ Result<Pop3Login> choose_pop3_login(AuthMethod wanted, bool under_tls,
     case AuthMethod::apop:
       if (!has_timestamp) return auth_error("server offers no APOP (no timestamp in its greeting)");
       return Pop3Login::apop;
+    case AuthMethod::oauth2: {
+      // A bearer token is as good as a password to whoever sees it: never in the clear.
+      if (!under_tls) return auth_error("OAuth2 is refused without TLS");
+      Result<OAuthMechanism> mechanism =
+          choose_oauth_mechanism(sasl.count("OAUTHBEARER") != 0, sasl.count("XOAUTH2") != 0);
+      if (!mechanism) return mechanism.error();
+      return Pop3Login::oauth2;
+    }
   }
   return Pop3Login::user_pass;
 }
@@ -165,6 +173,49 @@ Result<Pop3Reply> pop3_apop(Pop3Wire& wire, std::string_view user, std::string_v
   OPENSSL_cleanse(digest->data(), digest->size());
   std::string shown = "APOP " + printable(user) + " " + kMasked;
   return final_status(exchange(wire, command.text, shown), "APOP");
+}
+
+namespace {
+
+/// After a failure challenge: decode it, answer it, and read the server's final refusal.
+Result<Pop3OAuthReply> answer_failure(Pop3Wire& wire, OAuthMechanism mechanism,
+                                      const std::string& challenge) {
+  Pop3OAuthReply out;
+  Result<OAuthFailure> failure = decode_oauth_failure(challenge);
+  if (failure) out.failure = *failure;  // an undecodable one still gets its answer
+  Result<Pop3Reply> reply = exchange(wire, base64(oauth_failure_answer(mechanism)), {});
+  if (!reply) return reply.error();
+  if (reply->more) return protocol_error("a second challenge after the OAuth2 failure");
+  out.status = *reply;
+  return out;
+}
+
+/// The server's answer to the response line: success, refusal, or a failure challenge.
+Result<Pop3OAuthReply> after_response(Pop3Wire& wire, OAuthMechanism mechanism,
+                                      Result<Pop3Reply> reply) {
+  if (!reply) return reply.error();
+  if (reply->more) return answer_failure(wire, mechanism, reply->text);
+  return Pop3OAuthReply{*reply, std::nullopt};
+}
+
+}  // namespace
+
+Result<Pop3OAuthReply> pop3_auth_oauth(Pop3Wire& wire, OAuthMechanism mechanism,
+                                       std::string_view response, bool& two_step) {
+  std::string name = std::string("AUTH ") + oauth_mechanism_name(mechanism);
+  Secret encoded{base64(response)};
+  Secret command{name + " " + encoded.text};
+  if (!two_step && command.text.size() + 2 <= kMaxCommandLine) {
+    Result<Pop3Reply> reply = exchange(wire, command.text, name + " " + kMasked);
+    if (!reply || reply->more || reply->ok) return after_response(wire, mechanism, std::move(reply));
+    two_step = true;  // refused without a word on the token: try the two-step form once
+  }
+  Result<Pop3Reply> challenge = exchange(wire, name, {});
+  Error unexpected;
+  if (!challenge_expected(challenge, unexpected, name.c_str())) return unexpected;
+  if (!challenge) return challenge.error();
+  if (!challenge->more) return Pop3OAuthReply{*challenge, std::nullopt};
+  return after_response(wire, mechanism, exchange(wire, encoded.text, kMasked));
 }
 
 }  // namespace clamfetch::fetch

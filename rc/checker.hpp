@@ -74,6 +74,9 @@ void read_scan(Checker& check, const Node& table, Scan& scan);
 /// Apply a user-level option (defaults, poll or user); false when `m` is not one.
 bool read_user_option(Checker& check, const Member& m, User& user);
 void read_polls(Checker& check, const Node& array, const User& defaults, std::vector<Poll>& polls);
+/// A [poll.user.oauth] table (schema_oauth.cpp); nullopt when it is not a table. Errors (one
+/// line each) for unknown keys and values, and for impossible combinations.
+std::optional<OAuth> read_oauth(Checker& check, const Member& table);
 
 /// Keys every level of user options accepts ([defaults], [[poll]], [[poll.user]]).
 inline const std::vector<std::string_view> kUserOptionKeys{

@@ -38,13 +38,34 @@ const char* tls_name(TlsMode tls) {
 }
 
 const char* auth_name(Poll::Auth auth) {
-  static constexpr const char* kNames[] = {"auto", "password", "plain", "login", "apop"};
+  static constexpr const char* kNames[] = {"auto", "password", "plain", "login", "apop", "oauth2"};
   return kNames[static_cast<int>(auth)];
 }
 
 const char* detail_name(LogDetail value) {
   static constexpr const char* kNames[] = {"off", "basic", "full"};
   return kNames[static_cast<int>(value)];
+}
+
+/// The [poll.user.oauth] values; secrets and commands (which may hold secrets) masked.
+void describe_oauth(std::ostringstream& out, const OAuth& oauth) {
+  static constexpr const char* kProviders[] = {"microsoft", "google", "custom"};
+  static constexpr const char* kFlows[] = {"device", "client_credentials", "authorization_code"};
+  auto or_preset = [](const std::string& value) { return value.empty() ? "(provider's preset)" : value; };
+  if (!oauth.token_command.empty()) {
+    out << "oauth.token_command = " << kMasked << "\n";
+    return;
+  }
+  out << "oauth.provider = " << kProviders[static_cast<int>(oauth.provider)] << "\n"
+      << "oauth.flow = " << kFlows[static_cast<int>(oauth.flow)] << "\n"
+      << "oauth.client_id = " << oauth.client_id << "\n";
+  if (!oauth.client_secret.empty()) out << "oauth.client_secret = " << kMasked << "\n";
+  if (!oauth.client_secret_command.empty()) out << "oauth.client_secret_command = " << kMasked << "\n";
+  if (oauth.provider == OAuth::Provider::microsoft) out << "oauth.tenant = " << or_preset(oauth.tenant) << "\n";
+  out << "oauth.token_endpoint = " << or_preset(oauth.token_endpoint) << "\n"
+      << "oauth.device_endpoint = " << or_preset(oauth.device_endpoint) << "\n"
+      << "oauth.scope = " << or_preset(oauth.scope) << "\n"
+      << "oauth.ca_file = " << (oauth.ca_file.empty() ? "(system trust store)" : oauth.ca_file) << "\n";
 }
 
 void describe_account(std::ostringstream& out, const Poll& poll, const User& user) {
@@ -58,9 +79,11 @@ void describe_account(std::ostringstream& out, const Poll& poll, const User& use
       << "ca_file = " << (poll.ca_file.empty() ? "(system trust store)" : poll.ca_file) << "\n"
       << "fingerprint = " << (poll.fingerprint.empty() ? "(none)" : poll.fingerprint) << "\n"
       << "min_tls = " << poll.min_tls << "\n"
-      << "auth = " << auth_name(poll.auth) << "\n"
+      << "auth = " << auth_name(user.oauth ? Poll::Auth::oauth2 : poll.auth) << "\n"
       << "username = " << user.username << "\n";
-  if (user.password_command.empty()) {
+  if (user.oauth) {
+    describe_oauth(out, *user.oauth);
+  } else if (user.password_command.empty()) {
     out << "password = " << kMasked << "\n";
   } else {
     out << "password_command = " << kMasked << "\n";

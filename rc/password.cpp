@@ -91,8 +91,10 @@ void kill_group(pid_t pid) {
   }
 }
 
-Result<std::string> run_command(const std::string& command, const std::string& account, int timeout) {
-  std::string what = "password_command for " + account;
+/// `key` names the rc key in errors ("password_command"); `printed` what its line is.
+Result<std::string> run_command(const std::string& command, const std::string& account, int timeout,
+                                const char* key = "password_command", const char* printed = "password") {
+  std::string what = std::string(key) + " for " + account;
   std::vector<std::string> args = command_argv(command);
   if (args.empty()) return auth_error(what + " is empty");
   std::vector<char*> argv;
@@ -120,7 +122,7 @@ Result<std::string> run_command(const std::string& command, const std::string& a
   if (WEXITSTATUS(status) != 0) return auth_error(what + " failed (exit " + std::to_string(WEXITSTATUS(status)) + ")");
   std::string password = output.substr(0, output.find('\n'));
   if (!password.empty() && password.back() == '\r') password.pop_back();
-  if (password.empty()) return auth_error(what + " printed no password");
+  if (password.empty()) return auth_error(what + " printed no " + printed);
   return password;
 }
 
@@ -129,6 +131,14 @@ Result<std::string> run_command(const std::string& command, const std::string& a
 Result<std::string> resolve_password(const User& user, const std::string& account, int timeout_seconds) {
   if (user.password_command.empty()) return user.password;
   return run_command(user.password_command, account, timeout_seconds > 0 ? timeout_seconds : 1);
+}
+
+Result<std::string> run_token_command(const User& user, const std::string& account, int timeout_seconds) {
+  if (!user.oauth || user.oauth->token_command.empty()) {
+    return auth_error("no token_command for " + account);
+  }
+  return run_command(user.oauth->token_command, account, timeout_seconds > 0 ? timeout_seconds : 1,
+                     "token_command", "access token");
 }
 
 }  // namespace clamfetch::rc

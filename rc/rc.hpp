@@ -5,6 +5,7 @@
 // Errors name file:line:col and map to exit 5 (syntax) or 6 (permissions).
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,6 +74,26 @@ struct Scan {
   std::string allowlist_file;
 };
 
+/// `[poll.user.oauth]`: how an account gets its OAuth2 access token. Either token_command
+/// (a program prints the token, as password_command), or a provider with a client (the token
+/// is obtained and refreshed by oauth/). Its presence means auth = "oauth2" for the user.
+struct OAuth {
+  enum class Provider { microsoft, google, custom };
+  enum class Flow { device, client_credentials, authorization_code };
+  Provider provider = Provider::custom;
+  bool has_provider = false;           ///< false: token_command alone
+  std::string client_id;
+  std::string client_secret;           ///< literal secret; never shown by describe()
+  std::string client_secret_command;   ///< run when the secret is needed
+  std::string tenant;                  ///< microsoft: tenant id or domain; empty: the preset's
+  Flow flow = Flow::device;
+  std::string token_endpoint;          ///< empty: the provider's preset
+  std::string device_endpoint;         ///< empty: the provider's preset
+  std::string scope;                   ///< empty: the provider's preset
+  std::string ca_file;                 ///< trust for the token endpoint; empty: system store
+  std::string token_command;           ///< prints the access token; run like password_command
+};
+
 /// One account with every value resolved.
 struct User {
   std::string username;
@@ -90,6 +111,8 @@ struct User {
   /// DATA replies, and empty by default: a refusal is bounced or sent to the postmaster.
   std::vector<int> antispam;
   MtaTarget smtphost;
+  /// `[poll.user.oauth]`: set for an OAuth2 account (auth = "oauth2"), which has no password.
+  std::optional<OAuth> oauth;
 };
 
 struct Poll {
@@ -104,8 +127,9 @@ struct Poll {
   /// `auth`: how to log in. automatic: POP3 AUTH PLAIN/LOGIN when offered under TLS, else
   /// USER/PASS; IMAP LOGIN (AUTHENTICATE PLAIN when LOGINDISABLED). password: USER/PASS or
   /// IMAP LOGIN; plain: AUTH PLAIN / AUTHENTICATE PLAIN; login: POP3 AUTH LOGIN, IMAP LOGIN;
-  /// apop: POP3 APOP only. All but automatic are required (no fallback).
-  enum class Auth { automatic, password, plain, login, apop };
+  /// apop: POP3 APOP only; oauth2: OAUTHBEARER / XOAUTH2 with each user's [poll.user.oauth]
+  /// (a user's oauth table implies it). All but automatic are required (no fallback).
+  enum class Auth { automatic, password, plain, login, apop, oauth2 };
   Auth auth = Auth::automatic;
   std::vector<User> users;
 };
@@ -142,6 +166,12 @@ std::string describe(const Config& config);
 /// unless it asks for one, with a timeout, output never logged). Errors: Kind::auth naming
 /// the account. Blocks up to `timeout_seconds`.
 Result<std::string> resolve_password(const User& user, const std::string& account, int timeout_seconds);
+
+/// Run user.oauth->token_command (as password_command: no shell unless needed, a timeout,
+/// output never logged) and return the first line it printed, the access token. Errors:
+/// Kind::auth naming the account ("token_command for ACCOUNT failed (exit 1)"). Blocks up to
+/// `timeout_seconds`.
+Result<std::string> run_token_command(const User& user, const std::string& account, int timeout_seconds);
 
 /// --import-fetchmailrc: TOML equivalent of a fetchmailrc. Warnings (one line each, naming
 /// the line of every keyword not carried over) are appended to `warnings`.

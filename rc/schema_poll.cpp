@@ -13,7 +13,7 @@ namespace {
 const std::vector<std::string_view> kPollKeys = with_user_options(
     {"server", "protocol", "port", "tls", "allow_plaintext", "ca_file", "fingerprint", "min_tls", "auth", "user"});
 const std::vector<std::string_view> kUserKeys =
-    with_user_options({"username", "password", "password_command", "is"});
+    with_user_options({"username", "password", "password_command", "is", "oauth"});
 
 /// Where in the file a poll's or user's key values were, for checks made after reading.
 struct Seen {
@@ -41,11 +41,29 @@ void read_is(Checker& check, const Member& m, User& user) {
   user.is = std::move(*list);
 }
 
+/// The credential checks of an OAuth2 user (an oauth table, or the poll's auth = "oauth2"):
+/// a token, never a password.
+void check_oauth_user(Checker& check, const Node& table, const User& user, Poll::Auth auth,
+                      const Member* oauth, const Member* password, const Member* command) {
+  std::string who = "user " + quoted(user.username);
+  if (oauth && auth != Poll::Auth::automatic && auth != Poll::Auth::oauth2) {
+    check.error(oauth->where, who + " has a [poll.user.oauth] table, but the poll sets another auth: "
+                                    "use auth = \"oauth2\" or leave auth out");
+  } else if (!oauth) {
+    check.error(table.where, "auth = \"oauth2\" needs a [poll.user.oauth] table for " + who +
+                                 " (token_command, or provider and client_id)");
+  }
+  if (const Member* m = password ? password : command) {
+    check.error(m->where, who + " logs in with OAuth2: " + m->key + " is not used, remove it");
+  }
+}
+
 /// One [[poll.user]] table over the poll's inherited options.
-User read_user(Checker& check, const Node& table, const User& inherited) {
+User read_user(Checker& check, const Node& table, const User& inherited, Poll::Auth auth) {
   User user = inherited;
   const Member* password = nullptr;
   const Member* command = nullptr;
+  const Member* oauth = nullptr;
   bool has_is = false;
   bool has_username = false;
   for (const Member& m : table.members) {
@@ -61,6 +79,9 @@ User read_user(Checker& check, const Node& table, const User& inherited) {
     } else if (m.key == "is") {
       read_is(check, m, user);
       has_is = true;
+    } else if (m.key == "oauth") {
+      user.oauth = read_oauth(check, m);
+      oauth = &m;
     } else if (!read_user_option(check, m, user)) {
       check.unknown(m, "[[poll.user]]", kUserKeys);
     }
@@ -68,6 +89,8 @@ User read_user(Checker& check, const Node& table, const User& inherited) {
   std::string who = "user " + quoted(user.username);
   if (!has_username) {
     check.error(table.where, "[[poll.user]] has no username");
+  } else if (oauth || auth == Poll::Auth::oauth2) {
+    check_oauth_user(check, table, user, auth, oauth, password, command);
   } else if (password && command) {
     check.error(command->where, who + " has both password and password_command: give only one");
   } else if (!password && !command) {
@@ -87,7 +110,7 @@ void read_users(Checker& check, const Member& m, const User& inherited, Poll& po
   }
   std::map<std::string, unsigned> first_line;
   for (const Node& table : m.value.items) {
-    User user = read_user(check, table, inherited);
+    User user = read_user(check, table, inherited, poll.auth);
     auto [it, fresh] = first_line.emplace(user.username, table.where.line);
     if (!fresh && !user.username.empty()) {
       check.error(table.where, "duplicate user " + quoted(user.username) + " in poll " + quoted(poll.server) +
@@ -126,13 +149,26 @@ bool read_poll_key(Checker& check, const Member& m, Poll& poll, Seen& seen) {
   } else if (k == "min_tls") {
     if (auto v = check.choice(m, {"1.2", "1.3"})) poll.min_tls = *v == 0 ? "1.2" : "1.3";
   } else if (k == "auth") {
-    auto v = check.choice(m, {"auto", "password", "plain", "login", "apop"});
+    auto v = check.choice(m, {"auto", "password", "plain", "login", "apop", "oauth2"});
     if (v) poll.auth = static_cast<Poll::Auth>(*v);
     seen.auth = &m;
   } else {
     return false;
   }
   return true;
+}
+
+/// A bearer token is as good as a password to whoever sees it: OAuth2 is refused without TLS,
+/// allow_plaintext or not.
+void check_oauth_tls(Checker& check, const Node& table, const Poll& poll, const Seen& seen) {
+  if (poll.tls != TlsMode::none) return;
+  for (const User& user : poll.users) {
+    if (!user.oauth && poll.auth != Poll::Auth::oauth2) continue;
+    check.error(seen.tls ? seen.tls->value.where : table.where,
+                "user " + quoted(user.username) + " logs in with OAuth2, which is refused without TLS: "
+                "use tls = \"implicit\" or \"starttls\"");
+    return;
+  }
 }
 
 Poll read_poll(Checker& check, const Node& table, const User& defaults) {
@@ -162,6 +198,7 @@ Poll read_poll(Checker& check, const Node& table, const User& defaults) {
   } else {
     check.error(table.where, "poll " + quoted(poll.server) + " has no users: add a [[poll.user]]");
   }
+  check_oauth_tls(check, table, poll, seen);
   return poll;
 }
 

@@ -4,14 +4,19 @@
 // rule names in the comments are the RFCs'.
 
 #include "fake/grammar.hpp"
+#include "fake/grammar_sasl.hpp"
 
 #include <cctype>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace clamfetch::test::grammar {
 namespace {
+
+const char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -239,7 +244,7 @@ bool imap_search(Cursor& c) {
 }
 
 // The command after "tag SP". Keywords are case-insensitive.
-bool imap_command_body(Cursor& c, bool& sasl, bool& idle) {
+bool imap_command_body(Cursor& c, Sasl& sasl, bool& idle, std::string& why) {
   if (c.keyword("CAPABILITY") || c.keyword("LOGOUT") || c.keyword("NOOP") ||
       c.keyword("STARTTLS") || c.keyword("CLOSE") || c.keyword("UNSELECT")) {
     return true;
@@ -249,12 +254,16 @@ bool imap_command_body(Cursor& c, bool& sasl, bool& idle) {
   if (c.keyword("LOGIN")) return c.sp() && imap_astring(c) && c.sp() && imap_astring(c);
   if (c.keyword("AUTHENTICATE")) {
     // authenticate = "AUTHENTICATE" SP auth-type [SP (base64 / "=")]  (RFC 4959 SASL-IR)
+    std::size_t mech_start = c.pos() + 1;
     if (!c.sp() || !imap_atom(c)) return false;
-    if (!c.sp()) return sasl = true;
-    if (c.literal_char('=')) return true;
+    std::string_view mech = c.between(mech_start, c.pos());
+    if (!c.sp()) return why = start_sasl(mech, std::nullopt, sasl), true;
+    if (c.literal_char('=')) return start_sasl(mech, std::string_view(), sasl), true;
     std::size_t start = c.pos();
     while (!c.at_end() && c.peek() != ' ') c.advance();
-    return is_base64(c.between(start, c.pos()));
+    std::string_view initial = c.between(start, c.pos());
+    why = start_sasl(mech, initial, sasl);
+    return is_base64(initial);
   }
   if (c.keyword("SELECT") || c.keyword("EXAMINE")) return c.sp() && imap_astring(c);
   bool uid = c.keyword("UID");
@@ -287,7 +296,7 @@ bool command_complete(std::string_view bytes) {
   }
 }
 
-std::string check_imap(std::string_view command, bool& sasl, bool& idle) {
+std::string check_imap(std::string_view command, Sasl& sasl, bool& idle) {
   if (command.size() < 2 || command.substr(command.size() - 2) != "\r\n") {
     return "line does not end with CRLF: " + show(command);
   }
@@ -296,18 +305,20 @@ std::string check_imap(std::string_view command, bool& sasl, bool& idle) {
     idle = false;
     return line == "DONE" ? "" : "after IDLE only \"DONE\" CRLF may come, got " + show(command);
   }
-  if (sasl) {
-    if (line.empty() || line == "*" || is_base64(line)) return "";
-    sasl = false;  // the exchange is over: this is the next command
+  if (sasl.active) {
+    bool handled = false;
+    std::string why = check_sasl_response(line, sasl, handled);
+    if (handled) return why;
   }
   Cursor c(line);
   std::size_t start = c.pos();
   while (!c.at_end() && imap_astring_char(c.peek()) && c.peek() != '+') c.advance();
   if (c.pos() == start) return c.error("no tag (1*<ASTRING-CHAR except \"+\">)");
   if (!c.sp() || c.peek() == ' ') return c.error("tag not followed by exactly one SP");
-  if (!imap_command_body(c, sasl, idle)) return c.error("not an IMAP command per RFC 9051");
+  std::string why;
+  if (!imap_command_body(c, sasl, idle, why)) return c.error("not an IMAP command per RFC 9051");
   if (!c.at_end()) return c.error("extra octets after the command (trailing space?)");
-  return "";
+  return why;
 }
 
 // ---------------------------------------------------------------- POP3 (RFC 1939 / 2449 / 5034)
@@ -325,10 +336,11 @@ bool nz_number(std::string_view text) {
   return c.number(true) && c.at_end();
 }
 
-std::string check_pop3_line(std::string_view line, bool& sasl) {
-  if (sasl) {
-    if (line == "*" || line.empty() || line == "=" || is_base64(line)) return "";
-    sasl = false;
+std::string check_pop3_line(std::string_view line, Sasl& sasl) {
+  if (sasl.active) {
+    bool handled = false;
+    std::string why = check_sasl_response(line, sasl, handled);
+    if (handled) return why;
   }
   if (line.size() + 2 > 255) return "command over 255 octets (RFC 2449): " + show(line);
   std::size_t space = line.find(' ');
@@ -371,9 +383,10 @@ std::string check_pop3_line(std::string_view line, bool& sasl) {
     bool mech_ok = !mech.empty() && mech.size() <= 20 &&
                    mech.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") == std::string_view::npos;
     if (!has_args || !mech_ok) return "expected AUTH SP sasl-mech: " + show(line);
-    if (gap == std::string_view::npos) return sasl = true, "";
+    if (gap == std::string_view::npos) return start_sasl(mech, std::nullopt, sasl);
     std::string_view initial = args.substr(gap + 1);
-    return initial == "=" || is_base64(initial) ? "" : "initial response neither base64 nor \"=\": " + show(line);
+    if (initial != "=" && !is_base64(initial)) return "initial response neither base64 nor \"=\": " + show(line);
+    return start_sasl(mech, initial == "=" ? std::string_view() : initial, sasl);
   }
   return "not a POP3 command a retriever sends: " + show(line);
 }
@@ -483,8 +496,6 @@ std::string check_smtp_line(std::string_view line, bool lmtp) {
   return c.error("not an SMTP command a client delivering mail sends");
 }
 
-const char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 }  // namespace
 
 std::string show(std::string_view bytes) {
@@ -531,7 +542,8 @@ bool is_dot_string_mailbox(std::string_view address) {
 Checker imap_checker() {
   struct State {
     std::string pending;  // a command whose literal octets are still to come
-    bool sasl = false, idle = false;
+    Sasl sasl;
+    bool idle = false;
   };
   auto state = std::make_shared<State>();
   return [state](std::string_view raw) -> std::string {
@@ -551,7 +563,7 @@ Checker imap_checker() {
 }
 
 Checker pop3_checker() {
-  auto sasl = std::make_shared<bool>(false);
+  auto sasl = std::make_shared<Sasl>();
   return [sasl](std::string_view raw) -> std::string {
     std::string_view line;
     std::string why;

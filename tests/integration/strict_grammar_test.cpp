@@ -82,6 +82,28 @@ TEST_CASE("Strict IMAP grammar: what is accepted and what is refused", "[grammar
         std::vector<std::string>{"", "", ""});
 }
 
+TEST_CASE("Strict SASL grammar knows the OAUTHBEARER and XOAUTH2 messages", "[grammar]") {
+  // base64 of "n,a=u,^Ahost=h^Aport=993^Aauth=Bearer tok^A^A" and "user=u^Aauth=Bearer tok^A^A".
+  const std::string bearer = "bixhPXUsAWhvc3Q9aAFwb3J0PTk5MwFhdXRoPUJlYXJlciB0b2sBAQ==";
+  const std::string xoauth2 = "dXNlcj11AWF1dGg9QmVhcmVyIHRvawEB";
+  const std::string plain = "AGpvZQBzZWNyZXQ=";  // "\0joe\0secret": no OAuth2 message
+  auto imap = grammar::imap_checker();
+  CHECK(verdicts(imap, {"1 AUTHENTICATE OAUTHBEARER " + bearer + "\r\n", "AQ==\r\n", "2 SELECT INBOX\r\n"}) ==
+        std::vector<std::string>{"", "", ""});
+  CHECK(contains(grammar::imap_checker()("1 AUTHENTICATE OAUTHBEARER " + plain + "\r\n"), "not an OAUTHBEARER"));
+  CHECK(contains(grammar::imap_checker()("1 AUTHENTICATE OAUTHBEARER " + xoauth2 + "\r\n"), "not an OAUTHBEARER"));
+  auto pop3 = grammar::pop3_checker();
+  CHECK(verdicts(pop3, {"AUTH XOAUTH2\r\n", xoauth2 + "\r\n", "\r\n", "STAT\r\n"}) ==
+        std::vector<std::string>{"", "", "", ""});
+  auto wrong = grammar::pop3_checker();
+  CHECK(wrong("AUTH XOAUTH2\r\n").empty());
+  CHECK(contains(wrong(bearer + "\r\n"), "not an XOAUTH2 response"));
+  // After a failure challenge XOAUTH2 answers with an empty line, not OAUTHBEARER's ^A.
+  auto answer = grammar::pop3_checker();
+  CHECK(answer("AUTH XOAUTH2 " + xoauth2 + "\r\n").empty());
+  CHECK(contains(answer("AQ==\r\n"), "not a POP3 command"));
+}
+
 TEST_CASE("Strict POP3 and SMTP grammar: what is accepted and what is refused", "[grammar]") {
   auto pop3 = [](const std::string& line) { return grammar::pop3_checker()(line); };
   CHECK(pop3("USER joe\r\n").empty());

@@ -335,6 +335,13 @@ MailServers::MailServers(Options options) {
   std::vector<std::string> start{fixture_script(), "start", dir_};
   if (!options.imap_uidplus) start.push_back("--imap-without-uidplus");
   if (options.server == Server::cyrus) start.push_back("--cyrus");
+  if (!options.oauth2_jwt_key.empty()) start.insert(start.end(), {"--oauth2-jwt-key", options.oauth2_jwt_key});
+  if (!options.oauth2_introspection.empty()) {
+    start.insert(start.end(), {"--oauth2-introspection", options.oauth2_introspection});
+  }
+  if (!options.oauth2_mechanisms.empty()) {
+    start.insert(start.end(), {"--oauth2-mechanisms", options.oauth2_mechanisms});
+  }
   const RunResult started = run(start);
   if (started.exit_code != 0) {
     run({fixture_script(), "stop", dir_});

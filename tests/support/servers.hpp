@@ -28,6 +28,13 @@ class MailServers {
     /// false: Dovecot announces no UIDPLUS (imap_capability), as older IMAP servers.
     bool imap_uidplus = true;
     Server server = Server::dovecot;
+    /// Dovecot's oauth2 passdb (tests/fixture/mailservers start --oauth2-*): a file holding
+    /// the base64 HS256 key that signs the tests' JWTs (tests/fixture/mint_jwt), or an RFC 7662
+    /// introspection URL of a real authorization server; empty: no OAuth2 logins.
+    std::string oauth2_jwt_key;
+    std::string oauth2_introspection;
+    /// The OAuth2 mechanisms Dovecot offers ("xoauth2"); empty: OAUTHBEARER and XOAUTH2.
+    std::string oauth2_mechanisms;
   };
   /// Creates a fresh /tmp/cfXXXXXX, starts both servers there and reads DIR/env.
   /// Throws (after cleaning up) if they do not start.

@@ -182,10 +182,10 @@ TEST_CASE("several errors are reported together, one per line in file order", "[
 
 TEST_CASE("auth takes the known login methods and apop is POP3 only", "[rc][validate][auth]") {
   CHECK(error_of(with_user("auth = \"cram-md5\"\n", "")) ==
-        "t.toml:3:8: auth must be one of \"auto\", \"password\", \"plain\", \"login\", \"apop\", "
+        "t.toml:3:8: auth must be one of \"auto\", \"password\", \"plain\", \"login\", \"apop\", \"oauth2\", "
         "got \"cram-md5\"");
   CHECK(error_of(with_user("auth = true\n", "")) ==
-        "t.toml:3:8: auth must be one of \"auto\", \"password\", \"plain\", \"login\", \"apop\", "
+        "t.toml:3:8: auth must be one of \"auto\", \"password\", \"plain\", \"login\", \"apop\", \"oauth2\", "
         "got boolean");
   CHECK(error_of(with_user("protocol = \"imap\"\nauth = \"apop\"\n", "")) ==
         "t.toml:4:8: auth = \"apop\" is for POP3 only: with protocol = \"imap\" use \"auto\", "
