@@ -14,6 +14,7 @@ enum LongOnly {
   kIdle = 1000, kInvisible, kSyslog, kNoSyslog, kImport, kCheckConfig, kScan, kNoScan,
   kQuarantine, kQuarantineShow, kRelease, kTo, kQuarantineDelete, kRcpt, kSender, kFetchids,
   kDoctor,
+  kOAuthLogin,
 };
 
 const option kLongOptions[] = {
@@ -51,6 +52,7 @@ const option kLongOptions[] = {
     {"rcpt", required_argument, nullptr, kRcpt},
     {"sender", required_argument, nullptr, kSender},
     {"doctor", no_argument, nullptr, kDoctor},
+    {"oauth-login", no_argument, nullptr, kOAuthLogin},
     {nullptr, 0, nullptr, 0},
 };
 
@@ -104,6 +106,7 @@ Status apply(Options& o, int c, const char* arg, const char* name) {
     case kRcpt: o.rcpt.push_back(arg); return {};
     case kSender: o.sender = arg; return {};
     case kDoctor: o.command = Command::doctor; return {};
+    case kOAuthLogin: o.command = Command::oauth_login; return {};
     default: break;
   }
   auto value = num(c == 'l' ? ULLONG_MAX : INT_MAX);
@@ -183,6 +186,8 @@ Fetch mail over POP3/IMAP, scan it with ClamAV, deliver it to the local MTA.
       --check-config    validate the rc file and print the effective configuration
       --doctor [server...]  check the setup step by step (DNS, TLS, login, folders,
                         MTA recipients, scanner, state); fetches and delivers nothing
+      --oauth-login [account...]  sign in to the OAuth2 provider of each account with a
+                        [poll.user.oauth] table (or those named) and store its refresh token
       --scan FILE...    scan local message files (clamscan's output and exit codes)
       --no-scan         deliver without scanning (benchmarks; X-Virus-Status: Unscanned)
       --rcpt ADDR, --sender ADDR  with --scan: also print the allowlist decision

@@ -23,6 +23,7 @@ enum class Command {
   release,            ///< --release ID [--to ADDRESS]
   quarantine_delete,  ///< --quarantine-delete ID | --all
   doctor,             ///< --doctor [server...]: check the setup, fetch nothing
+  oauth_login,        ///< --oauth-login [account...]: obtain and store OAuth2 refresh tokens
 };
 
 struct Options {
@@ -46,7 +47,7 @@ struct Options {
   bool no_scan = false;            ///< --no-scan: deliver unscanned (benchmarks)
   std::string import_file;         ///< --import-fetchmailrc FILE
   std::string fetchids_file;       ///< --fetchids FILE (with --import-fetchmailrc)
-  std::vector<std::string> servers;  ///< poll only these servers
+  std::vector<std::string> servers;  ///< poll only these servers (--oauth-login: these accounts)
   std::vector<std::string> files;    ///< --scan FILE...
   std::string quarantine_id;         ///< --quarantine-show/--release/--quarantine-delete; "*" = --all
   std::string release_to;            ///< --to ADDRESS

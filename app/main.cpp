@@ -14,6 +14,7 @@
 #include "app/cli.hpp"
 #include "app/commands.hpp"
 #include "app/doctor.hpp"
+#include "app/oauth_tokens.hpp"
 #include "app/lock.hpp"
 #include "app/poller.hpp"
 #include "app/settings.hpp"
@@ -102,6 +103,8 @@ int main(int argc, char** argv) {
     case Command::quarantine_delete: return quarantine_delete(config, state_dir, options.quarantine_id);
     // Takes no lock: it changes nothing, so it may run next to a cron run or a daemon.
     case Command::doctor: return doctor::run_doctor(config, options.servers, state_dir, stdout);
+    // No lock either: the token file is replaced atomically and a daemon rereads it.
+    case Command::oauth_login: return oauth_login(config, options.servers, state_dir, stdout);
     default: break;
   }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 #include "app/settings.hpp"
 
+#include "app/oauth_tokens.hpp"
+
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -69,13 +71,9 @@ fetch::AccountSettings fetch_settings(const rc::Poll& poll, const rc::User& user
   s.password = [user, account = s.account] {
     return rc::resolve_password(user, account, user.timeout);
   };
-  // token_command runs just before each login attempt (again after a refusal: it may print a
-  // fresh token). Without one, access_token stays empty for oauth/ to fill in.
-  if (user.oauth && !user.oauth->token_command.empty()) {
-    s.access_token = [user, account = s.account](bool /*refresh*/) {
-      return rc::run_token_command(user, account, user.timeout);
-    };
-  }
+  // token_command, or oauth/'s tokens (the refresh token --oauth-login stored); empty
+  // without [poll.user.oauth], and fetch/ then refuses an oauth2 login with one line.
+  s.access_token = access_token_source(user, s.account, state_directory());
   return s;
 }
 

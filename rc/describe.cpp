@@ -64,6 +64,7 @@ void describe_oauth(std::ostringstream& out, const OAuth& oauth) {
   if (oauth.provider == OAuth::Provider::microsoft) out << "oauth.tenant = " << or_preset(oauth.tenant) << "\n";
   out << "oauth.token_endpoint = " << or_preset(oauth.token_endpoint) << "\n"
       << "oauth.device_endpoint = " << or_preset(oauth.device_endpoint) << "\n"
+      << "oauth.authorization_endpoint = " << or_preset(oauth.authorization_endpoint) << "\n"
       << "oauth.scope = " << or_preset(oauth.scope) << "\n"
       << "oauth.ca_file = " << (oauth.ca_file.empty() ? "(system trust store)" : oauth.ca_file) << "\n";
 }

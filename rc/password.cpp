@@ -141,4 +141,11 @@ Result<std::string> run_token_command(const User& user, const std::string& accou
                      "token_command", "access token");
 }
 
+Result<std::string> resolve_client_secret(const User& user, const std::string& account, int timeout_seconds) {
+  if (!user.oauth) return auth_error("no [poll.user.oauth] for " + account);
+  if (user.oauth->client_secret_command.empty()) return user.oauth->client_secret;
+  return run_command(user.oauth->client_secret_command, account, timeout_seconds > 0 ? timeout_seconds : 1,
+                     "client_secret_command", "client secret");
+}
+
 }  // namespace clamfetch::rc

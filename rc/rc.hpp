@@ -89,6 +89,7 @@ struct OAuth {
   Flow flow = Flow::device;
   std::string token_endpoint;          ///< empty: the provider's preset
   std::string device_endpoint;         ///< empty: the provider's preset
+  std::string authorization_endpoint;  ///< flow = "authorization_code"; empty: the preset's
   std::string scope;                   ///< empty: the provider's preset
   std::string ca_file;                 ///< trust for the token endpoint; empty: system store
   std::string token_command;           ///< prints the access token; run like password_command
@@ -172,6 +173,11 @@ Result<std::string> resolve_password(const User& user, const std::string& accoun
 /// Kind::auth naming the account ("token_command for ACCOUNT failed (exit 1)"). Blocks up to
 /// `timeout_seconds`.
 Result<std::string> run_token_command(const User& user, const std::string& account, int timeout_seconds);
+
+/// The OAuth client's secret: user.oauth->client_secret, or the first line printed by
+/// client_secret_command (run like password_command); empty for a public client. Errors:
+/// Kind::auth naming the account.
+Result<std::string> resolve_client_secret(const User& user, const std::string& account, int timeout_seconds);
 
 /// --import-fetchmailrc: TOML equivalent of a fetchmailrc. Warnings (one line each, naming
 /// the line of every keyword not carried over) are appended to `warnings`.

@@ -9,7 +9,8 @@ namespace {
 
 const std::vector<std::string_view> kOAuthKeys = {
     "provider", "client_id", "client_secret", "client_secret_command", "tenant", "flow",
-    "token_endpoint", "device_endpoint", "scope", "ca_file", "token_command"};
+    "token_endpoint", "device_endpoint", "authorization_endpoint", "scope", "ca_file",
+    "token_command"};
 
 /// Where the keys that need a second look were.
 struct OAuthSeen {
@@ -30,6 +31,7 @@ bool read_string_key(Checker& check, const Member& m, OAuth& oauth) {
                               : m.key == "tenant"                ? &OAuth::tenant
                               : m.key == "token_endpoint"        ? &OAuth::token_endpoint
                               : m.key == "device_endpoint"       ? &OAuth::device_endpoint
+                              : m.key == "authorization_endpoint" ? &OAuth::authorization_endpoint
                               : m.key == "scope"                 ? &OAuth::scope
                               : m.key == "ca_file"               ? &OAuth::ca_file
                               : m.key == "token_command"         ? &OAuth::token_command
