@@ -92,6 +92,7 @@ class ReloadingScanner final : public Scanner {
   ReloadingScanner& operator=(const ReloadingScanner&) = delete;
 
   Verdict scan(std::string_view message) override {
+    if (reloading_.load(std::memory_order_relaxed)) during_reload_.fetch_add(1, std::memory_order_relaxed);
     std::shared_ptr<Scanner> engine = acquire();
     if (!first_loaded_.load(std::memory_order_acquire)) first_load(*engine);
     Verdict v = engine->scan(message);
@@ -165,6 +166,15 @@ class ReloadingScanner final : public Scanner {
   void check(bool forced);
   void reload_concurrent(const std::shared_ptr<Scanner>& old);
   void reload_blocking(std::shared_ptr<Scanner> old);
+  void begin_reload() {
+    during_reload_.store(0);
+    reloading_.store(true);
+  }
+  /// Ends what begin_reload started: how many scans arrived meanwhile.
+  int end_reload() {
+    reloading_.store(false);
+    return during_reload_.exchange(0);
+  }
   void log_reloaded(const std::string& how, const std::string& old_version, double seconds);
 
   const Settings settings_;
@@ -182,6 +192,8 @@ class ReloadingScanner final : public Scanner {
   std::atomic<bool> broken_{false};     // the last load failed and no engine works
   DatabaseWatch failed_watch_;          // the database as a failed concurrent reload saw it
   bool failed_ = false;
+  std::atomic<bool> reloading_{false};  // for the log: scans that came while a reload ran
+  std::atomic<int> during_reload_{0};
   std::thread thread_;                  // last: started once everything else exists
 };
 
@@ -227,9 +239,11 @@ void ReloadingScanner::reload_concurrent(const std::shared_ptr<Scanner>& old) {
   std::string old_version = old->engine_version();
   log_.info("scan: signature database " + settings_.database +
             " changed: loading the new one, scanning with the old one meanwhile");
+  begin_reload();
   // The old engine's scans may have temp files in the shared directory: keep them.
   std::shared_ptr<Scanner> fresh = make_clamav_scanner(settings_, log_, false);
   Verdict v = fresh->scan("");
+  int meanwhile = end_reload();
   if (!fresh->loaded()) {
     failed_ = true;
     failed_watch_.start(settings_.database);
@@ -243,13 +257,15 @@ void ReloadingScanner::reload_concurrent(const std::shared_ptr<Scanner>& old) {
   }
   changed_.notify_all();
   failed_ = false;
-  log_reloaded("concurrent", old_version, seconds_since(start));
+  log_reloaded("concurrent, " + std::to_string(meanwhile) + " scans meanwhile on the old engine",
+               old_version, seconds_since(start));
 }
 
 void ReloadingScanner::reload_blocking(std::shared_ptr<Scanner> old) {
   auto start = std::chrono::steady_clock::now();
   bool broken = broken_.load();
   std::string old_version = broken ? "none (the last load failed)" : old->engine_version();
+  begin_reload();
   {
     std::unique_lock lock(mutex_);
     current_.reset();
@@ -263,6 +279,7 @@ void ReloadingScanner::reload_blocking(std::shared_ptr<Scanner> old) {
   Verdict v = fresh->scan("");
   broken = !fresh->loaded();
   broken_.store(broken);
+  int waited = end_reload();
   failed_ = false;
   // A first load that failed is made good here: first_load must not measure this one.
   if (!broken) first_loaded_.store(true, std::memory_order_release);
@@ -277,7 +294,7 @@ void ReloadingScanner::reload_blocking(std::shared_ptr<Scanner> old) {
                "succeeds, tried again every self_check: " + v.reason);
     return;
   }
-  log_reloaded("blocking", old_version, seconds_since(start));
+  log_reloaded("blocking, " + std::to_string(waited) + " scans waited", old_version, seconds_since(start));
 }
 
 void ReloadingScanner::log_reloaded(const std::string& how, const std::string& old_version,
@@ -285,7 +302,7 @@ void ReloadingScanner::log_reloaded(const std::string& how, const std::string& o
   std::string old_description = std::exchange(loaded_description_, database_description(settings_.database));
   std::ostringstream text;
   text.precision(2);
-  text << std::fixed << "scan: signatures reloaded (" << how << ", " << seconds << " s): database version "
+  text << std::fixed << "scan: signatures reloaded in " << seconds << " s (" << how << "): database version "
        << engine_db_version(old_version) << " -> " << engine_db_version(current()->engine_version())
        << "; before: " << old_description << "; now: " << loaded_description_;
   log_.info(text.str());
