@@ -9,13 +9,16 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <random>
 #include <regex>
+#include <sstream>
 #include <string>
+#include <thread>
 
 #include "support/clamfetch_user.hpp"
 #include "support/servers.hpp"
@@ -131,15 +134,38 @@ std::string reload_rc(const ClamfetchUser& user, const Database& db, const std::
   return std::regex_replace(rc, database, "database = \"" + db.dir() + "\"\n" + scan_keys);
 }
 
-// Seeds a clean message every 300 ms until the log says the reload is over; returns how many.
-int seed_during_reload(const MailServers& servers, const std::string& log, const std::string& tag) {
-  int seeded = 0;
-  auto until = Clock::now() + std::chrono::seconds(40);
-  while (!contains(slurp(log), "signatures reloaded in") && Clock::now() < until) {
-    servers.seed("pop3userid1", make_message(tag + std::to_string(seeded++) + "@reload", 1000));
-    usleep(300000);
-  }
+// Seeds a clean message every 300 ms (on a thread of its own) until the log says the reload
+// is over; returns how many, and in `reloaded_after` how long after `swapped` the log said so.
+int seed_during_reload(const MailServers& servers, const std::string& log, const std::string& tag,
+                       Clock::time_point swapped, double& reloaded_after) {
+  std::atomic<bool> over{false};
+  std::atomic<int> seeded{0};
+  std::thread seeder([&] {
+    try {
+      while (!over) {
+        servers.seed("pop3userid1", make_message(tag + std::to_string(seeded) + "@reload", 1000));
+        ++seeded;
+        usleep(300000);
+      }
+    } catch (const std::exception& e) {  // no Catch2 assertion off the main thread
+      std::fprintf(stderr, "seeding failed: %s\n", e.what());
+    }
+  });
+  eventually([&] { return contains(slurp(log), "signatures reloaded in"); }, 40);
+  reloaded_after = seconds_since(swapped);
+  over = true;
+  seeder.join();
   return seeded;
+}
+
+// How many messages the log shows caught by the test-only signature (their delivery lines).
+std::size_t caught(const std::string& log) {
+  std::istringstream text(slurp(log));
+  std::size_t n = 0;
+  for (std::string line; std::getline(text, line);) {
+    n += contains(line, "delivery account=") && contains(line, "verdict=INFECTED " + kReloadVirus);
+  }
+  return n;
 }
 
 // Every delivered message went through the scanner: none unscanned, none lost.
@@ -174,8 +200,8 @@ TEST_CASE("daemon -d 1 reload = blocking: a new signature is caught within self_
 
   auto swapped = Clock::now();
   db.add_reload_signature();
-  int seeded = seed_during_reload(servers, log, "w");
-  double reloaded_after = seconds_since(swapped);
+  double reloaded_after = 0;
+  int seeded = seed_during_reload(servers, log, "w", swapped, reloaded_after);
   std::string text = slurp(log);
   INFO(text);
   auto [waited, load_seconds] = reload_facts(text, "blocking");
@@ -187,7 +213,7 @@ TEST_CASE("daemon -d 1 reload = blocking: a new signature is caught within self_
 
   // The next message carrying the new signature is caught.
   servers.seed("pop3userid1", marked_message("marked@reload"));
-  CHECK(eventually([&] { return contains(slurp(log), kReloadVirus); }, 20));
+  CHECK(eventually([&] { return caught(log) == 1; }, 20));
   CHECK(servers.remote_messages("pop3userid1").empty());
   CHECK(servers.delivered("virtualuser1").size() == 1u + seeded);
 }
@@ -204,8 +230,8 @@ TEST_CASE("daemon --idle reload = concurrent: mail during the reload is scanned 
 
   auto swapped = Clock::now();
   db.add_reload_signature();
-  int seeded = seed_during_reload(servers, log, "c");
-  double reloaded_after = seconds_since(swapped);
+  double reloaded_after = 0;
+  int seeded = seed_during_reload(servers, log, "c", swapped, reloaded_after);
   {
     std::string text = slurp(log);
     INFO(text);
@@ -217,25 +243,17 @@ TEST_CASE("daemon --idle reload = concurrent: mail during the reload is scanned 
   }
   check_all_scanned(servers, 1u + seeded);
   servers.seed("pop3userid1", marked_message("marked1@reload"));
-  CHECK(eventually([&] { return contains(slurp(log), kReloadVirus); }, 20));
+  CHECK(eventually([&] { return caught(log) == 1; }, 20));
 
   // A broken update: logged, and the old engine (with the new signature) scans on.
   db.add("broken.ndb", "this is not a signature\n");
   REQUIRE(eventually([&] { return contains(slurp(log), "signature reload failed, still scanning with the old signatures"); }, 20));
-  std::size_t found_before = 0;
-  for (std::size_t at = slurp(log).find(kReloadVirus); at != std::string::npos; at = slurp(log).find(kReloadVirus, at + 1)) {
-    ++found_before;
-  }
   servers.seed("pop3userid1", marked_message("marked2@reload"));
   servers.seed("pop3userid1", make_message("after-broken@reload", 1000));
   CHECK(eventually([&] { return servers.delivered("virtualuser1").size() == 2u + seeded; }, 20));
-  CHECK(eventually([&] {
-    std::string text = slurp(log);
-    std::size_t found = 0;
-    for (std::size_t at = text.find(kReloadVirus); at != std::string::npos; at = text.find(kReloadVirus, at + 1)) ++found;
-    return found > found_before;
-  }, 20));
-  CHECK(servers.remote_messages("pop3userid1").empty());
+  CHECK(eventually([&] { return caught(log) == 2; }, 20));
+  // IMAP commits the deletions when the watcher goes back into IDLE.
+  CHECK(eventually([&] { return servers.remote_messages("pop3userid1").empty(); }, 20));
 }
 
 TEST_CASE("daemon self_check = 1h: SIGUSR2 checks the database at once") {
@@ -254,7 +272,8 @@ TEST_CASE("daemon self_check = 1h: SIGUSR2 checks the database at once") {
   REQUIRE(eventually([&] { return contains(slurp(log), "signatures reloaded in"); }, 20));
   std::fprintf(stderr, "SIGUSR2 -> reloaded in %.2f s\n", seconds_since(start));
   CHECK(seconds_since(start) < 10);
+  INFO(slurp(log));
   servers.seed("pop3userid1", marked_message("marked@usr2"));
-  CHECK(eventually([&] { return contains(slurp(log), kReloadVirus); }, 20));
+  CHECK(eventually([&] { return caught(log) == 1; }, 20));
   CHECK(servers.delivered("virtualuser1").size() == 1);
 }
