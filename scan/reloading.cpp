@@ -100,16 +100,17 @@ class ReloadingScanner final : public Scanner {
     return v;
   }
 
+  // The engine's own calls run outside mutex_: the first load holds the engine's lock.
   std::string engine_version() const override {
-    std::lock_guard lock(mutex_);
-    return current_ ? current_->engine_version() : "libclamav " + library_version();
+    std::shared_ptr<Scanner> engine = current();
+    return engine ? engine->engine_version() : "libclamav " + library_version();
   }
 
   // False while a blocking reload has no engine, so that the caller treats the wait like the
   // first load (no message is to blame for it).
   bool loaded() const override {
-    std::lock_guard lock(mutex_);
-    return current_ && current_->loaded();
+    std::shared_ptr<Scanner> engine = current();
+    return engine && engine->loaded();
   }
 
   bool database_changed() override {
