@@ -24,7 +24,14 @@ int print_version(const std::string& rcfile) {
   std::printf("  %s\n", fetch::library_versions().c_str());
   std::printf("  libclamav %s\n", scan::library_version().c_str());
   // The signature database of the rc file, if there is a readable one: its version and date.
-  if (auto config = rc::load(rcfile); config && config->scan.enabled && config->scan.clamd.empty()) {
+  auto config = rc::load(rcfile);
+  // The engine a run would use and why (engine = auto asks the local clamd: PING).
+  scan::EngineChoice engine;
+  if (config && config->scan.enabled) {
+    engine = scan::choose_engine(scan_engine_settings(config->scan));
+    std::printf("  engine: %s\n", engine.why.c_str());
+  }
+  if (config && config->scan.enabled && engine.clamd.empty()) {
     std::printf("  signatures: %s\n", scan::database_description(config->scan.database).c_str());
   }
   return 0;

@@ -16,6 +16,9 @@
 // into goes away. A server without IDLE, an account with several folders (one connection
 // can IDLE on one folder only) and a connection that failed fall back to polling every N
 // seconds, from the watcher's thread, which retries IDLE after a failure.
+//
+// SIGUSR2 (taken by sigtimedwait like the others, so no handler runs) asks the scanner to
+// check its signature database now instead of at the next [scan] self_check.
 
 #include <fcntl.h>
 #include <cerrno>
@@ -228,7 +231,7 @@ int run_daemon(const std::string& rcfile, const Options& options, const std::str
   // sigtimedwait below ever takes these signals.
   sigset_t set;
   sigemptyset(&set);
-  for (int sig : {SIGHUP, SIGUSR1, SIGTERM, SIGINT}) sigaddset(&set, sig);
+  for (int sig : {SIGHUP, SIGUSR1, SIGUSR2, SIGTERM, SIGINT}) sigaddset(&set, sig);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   auto poller = std::make_unique<Poller>(*config, state_dir, log);
@@ -241,7 +244,14 @@ int run_daemon(const std::string& rcfile, const Options& options, const std::str
   int code = 1;
   for (;;) {
     code = poller->poll_once(poll_options);
+    Deadline next_poll = Deadline::after(static_cast<int>(*options.daemon_seconds));
     int sig = wait_signal(set, *options.daemon_seconds);
+    // SIGUSR2: check the signature database now (on the scanner's own thread); the next poll
+    // keeps its time.
+    while (sig == SIGUSR2) {
+      if (scan::Scanner* scanner = poller->scanner()) scanner->check_database_now();
+      sig = wait_signal(set, static_cast<unsigned>((next_poll.remaining_ms() + 999) / 1000));
+    }
     if (sig == SIGTERM || sig == SIGINT) break;
     if (sig == SIGUSR1) {
       for (auto& watcher : watchers) watcher->wake();

@@ -180,16 +180,21 @@ void scanner_steps(Report& report, const rc::Config& config, const std::string& 
   }
   Log log;  // libclamav's errors, not its "loaded N signatures"
   log.set_level(Level::warning);
-  std::unique_ptr<scan::Scanner> scanner = scan::make_scanner(scan_settings(config.scan, state_dir), log);
+  // The engine a run would use (engine = auto: the local clamd if it answers), chosen once.
+  scan::Settings settings = scan_settings(config.scan, state_dir);
+  scan::EngineChoice choice = scan::choose_engine(settings);
+  settings.engine = choice.clamd.empty() ? scan::EngineMode::libclamav : scan::EngineMode::clamd;
+  settings.clamd = choice.clamd;
+  std::unique_ptr<scan::Scanner> scanner = scan::make_scanner(settings, log);
   std::time_t now = std::time(nullptr);
-  if (config.scan.clamd.empty()) {
+  if (choice.clamd.empty()) {
     report.add(ok("scanner", "engine", "libclamav " + scan::library_version() + " in process, database " +
                                            config.scan.database));
     report.add(database_check(config.scan.database, scan::database_facts(config.scan.database), now));
   } else {
     std::string version = scanner->engine_version();
     std::string addresses;
-    for (const auto& a : config.scan.clamd) addresses += (addresses.empty() ? "" : ", ") + a;
+    for (const auto& a : choice.clamd) addresses += (addresses.empty() ? "" : ", ") + a;
     report.add(ok("scanner", "engine", "clamd at " + addresses));
     report.add(clamd_database_check(version, now));
   }

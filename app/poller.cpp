@@ -233,7 +233,7 @@ Poller::Poller(const rc::Config& config, std::string state_dir, Log& log)
     : config_(config), state_dir_(std::move(state_dir)), log_(log) {
   if (config_.scan.enabled) scanner_ = scan::make_scanner(scan_settings(config_.scan, state_dir_), log_);
   // libclamav runs in our process: what a crash left behind is read before anything is scanned.
-  if (config_.scan.enabled && config_.scan.clamd.empty()) {
+  if (config_.scan.enabled && (config_.scan.clamd.empty() || config_.scan.engine == rc::Engine::libclamav)) {
     if (auto guard = ScanGuard::open(state_dir_, log_); guard) scan_guard_ = std::move(*guard);
     else log_.error(guard.error().text + " (scanning without poison-message protection)");
     // A scan that hangs instead of crashing ends the run (exit 23) and is blamed the same way.

@@ -19,6 +19,7 @@ rc::Config apply_overrides(rc::Config config, const Options& o) {
   if (!o.logfile.empty()) config.global.logfile = o.logfile;
   if (o.invisible) config.global.invisible = *o.invisible;
   if (o.no_scan) config.scan.enabled = false;
+  if (!o.daemon_seconds) config.scan.self_check_seconds = 0;  // only a daemon reloads signatures
   for (auto& poll : config.polls) {
     for (auto& user : poll.users) {
       if (o.fetchall) user.fetchall = *o.fetchall;
@@ -101,15 +102,33 @@ std::string scan_temp_directory(const std::string& state_dir) {
 }
 
 scan::Settings scan_settings(const rc::Scan& scan, const std::string& state_dir) {
-  scan::Settings s;
-  s.database = scan.database;
-  s.clamd = scan.clamd;
+  scan::Settings s = scan_engine_settings(scan);
   s.max_file_size = scan.max_file_size;
   s.max_scan_size = scan.max_scan_size;
   // libclamav stops a scan itself at two thirds of scan_timeout (at most its own default of
   // 120 s): a slow message then fails its scan, and the watchdog is left with real hangs.
   s.max_scan_time_ms = std::min<uint64_t>(120000, scan.scan_timeout_seconds * 1000 * 2 / 3);
   s.temp_dir = scan_temp_directory(state_dir);
+  return s;
+}
+
+scan::Settings scan_engine_settings(const rc::Scan& scan) {
+  scan::Settings s;
+  s.database = scan.database;
+  s.database_default = !scan.database_set;
+  s.clamd = scan.clamd;
+  s.clamd_conf = scan.clamd_conf;
+  s.self_check_seconds = static_cast<unsigned>(scan.self_check_seconds);
+  switch (scan.reload) {
+    case rc::Reload::automatic: s.reload = scan::ReloadMode::automatic; break;
+    case rc::Reload::concurrent: s.reload = scan::ReloadMode::concurrent; break;
+    case rc::Reload::blocking: s.reload = scan::ReloadMode::blocking; break;
+  }
+  switch (scan.engine) {
+    case rc::Engine::automatic: s.engine = scan::EngineMode::automatic; break;
+    case rc::Engine::libclamav: s.engine = scan::EngineMode::libclamav; break;
+    case rc::Engine::clamd: s.engine = scan::EngineMode::clamd; break;
+  }
   return s;
 }
 

@@ -25,6 +25,9 @@ fetch::AccountSettings fetch_settings(const rc::Poll& poll, const rc::User& user
 /// libclamav's temp directory: /dev/shm/clamfetch-<uid> (0700, ours) or <state_dir>/scantmp.
 std::string scan_temp_directory(const std::string& state_dir);
 scan::Settings scan_settings(const rc::Scan& scan, const std::string& state_dir);
+/// The engine's part of scan_settings (which engine, database, self-check): no file system
+/// side effects, for --version.
+scan::Settings scan_engine_settings(const rc::Scan& scan);
 deliver::ClientSettings deliver_settings(const rc::MtaTarget& target, const rc::User& user,
                                          const std::string& helo_name);
 

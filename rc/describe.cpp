@@ -127,6 +127,12 @@ void describe_scan(std::ostringstream& out, const Scan& scan) {
       << "log_clean = " << detail_name(scan.log_clean) << "\n"
       << "allowlist = " << list(scan.allowlist) << "\n"
       << "allowlist_file = " << (scan.allowlist_file.empty() ? "(none)" : scan.allowlist_file) << "\n";
+  static constexpr const char* kReload[] = {"auto", "concurrent", "blocking"};
+  static constexpr const char* kEngine[] = {"auto", "libclamav", "clamd"};
+  out << "self_check = " << scan.self_check_seconds << "s\n"
+      << "reload = " << kReload[static_cast<int>(scan.reload)] << "\n"
+      << "engine = " << kEngine[static_cast<int>(scan.engine)] << "\n"
+      << "clamd_conf = " << scan.clamd_conf << "\n";
 }
 
 }  // namespace

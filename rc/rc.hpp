@@ -22,6 +22,8 @@ enum class OnOversize { accept, defer, quarantine };
 enum class OnLimits { accept, defer, quarantine };
 enum class AddHeader { no, add, replace };
 enum class LogDetail { off, basic, full };
+enum class Reload { automatic, concurrent, blocking };  ///< `[scan] reload`
+enum class Engine { automatic, libclamav, clamd };      ///< `[scan] engine`
 
 /// Where clean mail goes: "host:port", "lmtp:host:port" or "lmtp:/path/to/socket".
 struct MtaTarget {
@@ -72,6 +74,13 @@ struct Scan {
   LogDetail log_clean = LogDetail::off;
   std::vector<std::string> allowlist;  ///< "To:regex" / "From:regex" (`whitelist` is a synonym)
   std::string allowlist_file;
+  bool database_set = false;     ///< `database` is written in the rc file (engine = auto)
+  /// `self_check`: a daemon checks the database this often and reloads it when it changed;
+  /// 0 = never. At most one day.
+  uint64_t self_check_seconds = 600;
+  Reload reload = Reload::automatic;
+  Engine engine = Engine::automatic;
+  std::string clamd_conf = "/etc/clamav/clamd.conf";  ///< where engine = auto finds LocalSocket
 };
 
 /// `[poll.user.oauth]`: how an account gets its OAuth2 access token. Either token_command

@@ -18,7 +18,8 @@ const std::vector<std::string_view> kScanKeys{
     "enabled",        "database",       "clamd",           "max_file_size", "max_scan_size",
     "on_infected",    "on_fail",        "on_oversize",     "on_limits",     "add_header",    "report_hostname",
     "virus_action",   "quarantine_dir", "quarantine_keep", "log_infected",  "log_clean",
-    "allowlist",      "whitelist",      "allowlist_file",  "scan_timeout"};
+    "allowlist",      "whitelist",      "allowlist_file",  "scan_timeout",
+    "self_check",     "reload",         "engine",          "clamd_conf"};
 
 constexpr uint64_t kMaxScanTimeout = 86400;  // one day: beyond that the watchdog is pointless
 constexpr uint64_t kMaxRunTimeout = 7 * 86400;  // a week: a bound, not a way to disable it
@@ -75,6 +76,22 @@ void read_scan_timeout(Checker& check, const Member& m, Scan& scan) {
   scan.scan_timeout_seconds = *seconds;
 }
 
+// 0 turns the self-check off (clamd's SelfCheck 0); the duration reader refuses 0.
+void read_self_check(Checker& check, const Member& m, Scan& scan) {
+  if (m.value.type == Node::Type::integer && m.value.integer == 0) {
+    scan.self_check_seconds = 0;
+    return;
+  }
+  auto seconds = check.duration(m);
+  if (!seconds) return;
+  if (*seconds > kMaxScanTimeout) {
+    check.error(m.value.where, "self_check must be at most 1d (86400 seconds), got " +
+                                   std::to_string(*seconds) + " seconds");
+    return;
+  }
+  scan.self_check_seconds = *seconds;
+}
+
 void read_run_timeout(Checker& check, const Member& m, Global& global) {
   auto seconds = check.duration(m);  // at least 1 s: the duration reader refuses 0
   if (!seconds) return;
@@ -90,7 +107,10 @@ void read_run_timeout(Checker& check, const Member& m, Global& global) {
 bool read_scan_key(Checker& check, const Member& m, Scan& scan) {
   const std::string& k = m.key;
   if (k == "enabled") set(check.boolean(m), scan.enabled);
-  else if (k == "database") set(check.string(m), scan.database);
+  else if (k == "database") {
+    set(check.string(m), scan.database);
+    scan.database_set = true;
+  }
   else if (k == "clamd") read_clamd(check, m, scan);
   else if (k == "max_file_size") set(check.size(m), scan.max_file_size);
   else if (k == "max_scan_size") set(check.size(m), scan.max_scan_size);
@@ -108,6 +128,10 @@ bool read_scan_key(Checker& check, const Member& m, Scan& scan) {
   else if (k == "log_clean") set_choice(check.choice(m, {"off", "basic", "full"}), scan.log_clean);
   else if (k == "allowlist" || k == "whitelist") read_allowlist(check, m, scan);
   else if (k == "allowlist_file") set(check.string(m), scan.allowlist_file);
+  else if (k == "self_check") read_self_check(check, m, scan);
+  else if (k == "reload") set_choice(check.choice(m, {"auto", "concurrent", "blocking"}), scan.reload);
+  else if (k == "engine") set_choice(check.choice(m, {"auto", "libclamav", "clamd"}), scan.engine);
+  else if (k == "clamd_conf") set(check.string(m), scan.clamd_conf);
   else return false;
   return true;
 }

@@ -37,7 +37,8 @@ cl_scan_options scan_options() {
 
 class ClamavScanner final : public Scanner {
  public:
-  ClamavScanner(const Settings& settings, Log& log) : settings_(settings), log_(log) {}
+  ClamavScanner(const Settings& settings, Log& log, bool clean_temp)
+      : settings_(settings), log_(log), clean_temp_(clean_temp) {}
 
   Verdict scan(std::string_view message) override {
     abort_if_poison(message);
@@ -103,7 +104,7 @@ class ClamavScanner final : public Scanner {
   Status load() {
     auto start = std::chrono::steady_clock::now();
     if (Status s = init_libclamav(); !s) return s;
-    auto temp = prepare_temp_dir(settings_.temp_dir);
+    auto temp = prepare_temp_dir(settings_.temp_dir, clean_temp_);
     if (!temp) return temp.error();
     temp_dir_ = std::move(*temp);
     auto engine = load_engine(settings_, temp_dir_.path(), log_);
@@ -155,6 +156,7 @@ class ClamavScanner final : public Scanner {
 
   const Settings settings_;
   Log& log_;
+  const bool clean_temp_;
   mutable std::mutex mutex_;  // guards everything below (the load, not the scans)
   std::atomic<const cl_engine*> ready_{nullptr};
   bool attempted_ = false;
@@ -168,8 +170,8 @@ class ClamavScanner final : public Scanner {
 
 }  // namespace
 
-std::unique_ptr<Scanner> make_clamav_scanner(const Settings& settings, Log& log) {
-  return std::make_unique<ClamavScanner>(settings, log);
+std::unique_ptr<Scanner> make_clamav_scanner(const Settings& settings, Log& log, bool clean_temp) {
+  return std::make_unique<ClamavScanner>(settings, log, clean_temp);
 }
 
 }  // namespace clamfetch::scan::detail

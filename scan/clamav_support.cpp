@@ -164,7 +164,7 @@ void TempDir::release() noexcept {
   owned_ = false;
 }
 
-Result<TempDir> prepare_temp_dir(const std::string& configured) {
+Result<TempDir> prepare_temp_dir(const std::string& configured, bool clean) {
   if (configured.empty()) {
     const char* tmp = std::getenv("TMPDIR");
     std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/clamfetch-XXXXXX";
@@ -176,7 +176,9 @@ Result<TempDir> prepare_temp_dir(const std::string& configured) {
   std::string path = configured + "/libclamav";
   if (Status s = ensure_private_dir(configured); !s) return s.error();
   if (Status s = ensure_private_dir(path); !s) return s.error();
-  if (Status s = remove_leftovers(path); !s) return s.error();
+  if (clean) {
+    if (Status s = remove_leftovers(path); !s) return s.error();
+  }
   return TempDir(path, false);
 }
 

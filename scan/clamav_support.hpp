@@ -69,8 +69,9 @@ class TempDir {
 /// with leftovers of a crashed run (decoded attachments, unpacked archives: malware) removed.
 /// A sub-directory, so that a misconfigured temp_dir (a home directory) is never wiped.
 /// `configured` empty: a fresh mkdtemp directory under $TMPDIR (else /tmp), removed by the
-/// TempDir. Errors: Kind::scan naming the path.
-Result<TempDir> prepare_temp_dir(const std::string& configured);
+/// TempDir. `clean` false keeps what is there: a daemon's reloaded engine shares the directory
+/// with scans still running on the old one. Errors: Kind::scan naming the path.
+Result<TempDir> prepare_temp_dir(const std::string& configured, bool clean = true);
 
 struct LoadedEngine {
   EnginePtr engine;

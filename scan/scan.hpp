@@ -17,6 +17,21 @@
 
 namespace clamfetch::scan {
 
+/// How a daemon replaces its engine when the database changed (`[scan] reload`).
+enum class ReloadMode {
+  automatic,   ///< concurrent when MemAvailable leaves room for a second engine, else blocking
+  concurrent,  ///< scan with the old engine until the new one is compiled, then swap
+  blocking,    ///< free the old engine first; scans wait for the new one
+};
+
+/// Which engine scans (`[scan] engine`).
+enum class EngineMode {
+  automatic,  ///< clamd list set: clamd; database set (not database_default): libclamav;
+              ///< else the local clamd if it answers PING, else libclamav in-process
+  libclamav,  ///< in-process, whatever clamd says
+  clamd,      ///< the clamd list, else the local clamd's socket (clamd_conf)
+};
+
 struct Settings {
   std::string database = "/var/lib/clamav";  ///< directory or single signature file
   std::vector<std::string> clamd;            ///< "unix:/path" | "tcp:host:port"; non-empty: use clamd
@@ -28,6 +43,16 @@ struct Settings {
   uint64_t max_scan_time_ms = 120000;
   std::string temp_dir;                      ///< private 0700 dir for libclamav's temp files
   int timeout_seconds = 120;                 ///< clamd connect/reply deadline
+  /// Daemon only: every this many seconds a background thread checks the database and
+  /// reloads the engine when it changed (clamd's SelfCheck). 0: never (one-shot runs).
+  unsigned self_check_seconds = 0;
+  ReloadMode reload = ReloadMode::automatic;
+  EngineMode engine = EngineMode::automatic;
+  /// `database` is only the built-in default (the rc file does not set it): engine = auto may
+  /// then prefer the local clamd.
+  bool database_default = false;
+  /// Where engine = auto/clamd finds the local clamd's LocalSocket.
+  std::string clamd_conf = "/etc/clamav/clamd.conf";
 };
 
 /// Thread-safe: one scanner shared by every account polled in parallel.
@@ -53,9 +78,26 @@ class Scanner {
   /// False before the first load, and always for clamd (clamd reloads itself). Never blocks
   /// beyond a stat() of the database files.
   virtual bool database_changed() { return false; }
+  /// For a daemon (SIGUSR2): run the self-check now instead of at the next self_check
+  /// interval. Returns at once (the check and any reload run on the checking thread); a no-op
+  /// for engines that do not reload (clamd, self_check = 0).
+  virtual void check_database_now() {}
 };
 
-/// libclamav when settings.clamd is empty, else clamd. Does no I/O until scan().
+/// The engine settings.engine picks (see EngineMode) and why, in words for -v and --version:
+/// e.g. "clamd at unix:/run/clamav/clamd.ctl (engine = auto: the local clamd answered PING)".
+/// With engine = auto and neither database nor clamd set it connects to the local clamd's
+/// socket (LocalSocket in settings.clamd_conf, else /run/clamav/clamd.ctl) and sends PING,
+/// waiting at most 2 seconds; otherwise no I/O but reading clamd_conf.
+struct EngineChoice {
+  std::vector<std::string> clamd;  ///< empty: libclamav in-process
+  std::string why;
+};
+EngineChoice choose_engine(const Settings& settings);
+
+/// The scanner settings.engine picks (choose_engine, decided on the first call that needs the
+/// engine and logged at -v), libclamav reloading itself when settings.self_check_seconds > 0
+/// (its checking thread starts with the scanner and stops with it). Does no I/O until scan().
 /// `log` must outlive the scanner; libclamav's own messages go into it (never raw stderr).
 ///
 /// Verdicts, for both engines:

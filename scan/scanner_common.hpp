@@ -12,8 +12,11 @@
 
 namespace clamfetch::scan::detail {
 
-/// libclamav in-process. No I/O until the first scan().
-std::unique_ptr<Scanner> make_clamav_scanner(const Settings& settings, Log& log);
+/// libclamav in-process. No I/O until the first scan(). `clean_temp` false: the load keeps
+/// what is in the temp directory (a reload while the old engine still scans).
+std::unique_ptr<Scanner> make_clamav_scanner(const Settings& settings, Log& log, bool clean_temp = true);
+/// libclamav reloading itself every settings.self_check_seconds (reloading.cpp).
+std::unique_ptr<Scanner> make_reloading_scanner(const Settings& settings, Log& log);
 /// clamd over INSTREAM, failing over along settings.clamd. No I/O until the first scan().
 std::unique_ptr<Scanner> make_clamd_scanner(const Settings& settings, Log& log);
 
