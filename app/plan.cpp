@@ -3,6 +3,8 @@
 
 #include "app/plan.hpp"
 
+#include <algorithm>
+#include <cstdlib>
 #include <map>
 
 namespace clamfetch::app {
@@ -80,6 +82,21 @@ Plan plan_folder(const fetch::FolderListing& listing, const PlanInput& in) {
     in.log.warning(in.account + ": message skipped, left on the server (" + uid.substr(0, 120) + ")");
   }
   return plan;
+}
+
+uint32_t settled_below(const fetch::FolderListing& listing, const fetch::UidStore& store,
+                       const std::string& folder) {
+  if (listing.without_uid) return listing.complete ? 1 : listing.from_uid;
+  uint32_t below = listing.sync.uidnext;
+  auto lower = [&](const std::string& uid) {
+    char* end = nullptr;
+    unsigned long number = std::strtoul(uid.c_str(), &end, 10);
+    if (end == uid.c_str() || *end != '\0' || number == 0 || number > UINT32_MAX) return;
+    if (!store.has_uid(folder, uid)) below = std::min(below, static_cast<uint32_t>(number));
+  };
+  for (const auto& ref : listing.messages) lower(ref.uid);
+  for (const auto& uid : listing.rejected) lower(uid);
+  return std::max<uint32_t>(below, 1);
 }
 
 }  // namespace clamfetch::app

@@ -271,6 +271,7 @@ Result<UidStore> UidStore::open(const std::string& state_dir, const std::string&
     }
   }
   if (Status s = store.replay(*journal); !s) return s.error();
+  store.load_sync();
   store.on_disk_ = std::move(*text);
   store.journal_dirty_ = !journal->empty();
   // Cut a torn last line off, so that the next record() does not append onto it and make
@@ -567,7 +568,7 @@ Status UidStore::save() {
   std::string text = serialize();
   // The cron case: nothing new, nothing pruned. Rewriting an unchanged file would cost two
   // fsyncs on every empty poll and change nothing on disk.
-  if (text == on_disk_ && !journal_dirty_) return {};
+  if (text == on_disk_ && !journal_dirty_) return save_sync();
   if (Status s = write_file_atomic(path_, text, 0600); !s) return s;
   on_disk_ = std::move(text);
   journal_dirty_ = false;
@@ -577,7 +578,8 @@ Status UidStore::save() {
   if (::unlink(journal.c_str()) != 0 && errno != ENOENT) {
     return state_error("cannot remove", journal, errno);
   }
-  return fsync_dir(dir_of(path_));
+  if (Status s = fsync_dir(dir_of(path_)); !s) return s;
+  return save_sync();
 }
 
 }  // namespace clamfetch::fetch

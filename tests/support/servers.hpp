@@ -27,6 +27,8 @@ class MailServers {
   struct Options {
     /// false: Dovecot announces no UIDPLUS (imap_capability), as older IMAP servers.
     bool imap_uidplus = true;
+    /// false: Dovecot announces neither CONDSTORE nor QRESYNC (RFC 7162).
+    bool imap_qresync = true;
     Server server = Server::dovecot;
   };
   /// Creates a fresh /tmp/cfXXXXXX, starts both servers there and reads DIR/env.
