@@ -370,6 +370,7 @@ class UidStore {
   std::string sync_on_disk_;                  ///< <file>.sync as last read or written
   std::string on_disk_;         ///< the file's text as last read or written
   bool journal_dirty_ = false;  ///< the journal holds records save() has not folded in
+  bool changed_ = false;        ///< changed without a journal record (prune, UIDVALIDITY)
 };
 
 /// "libetpan 1.9.4, OpenSSL 3.0.x" for --version.

@@ -147,10 +147,11 @@ void UidStore::prune_gone(const std::string& folder, const std::vector<UidRange>
     return std::any_of(vanished.begin(), vanished.end(),
                        [uid](const UidRange& r) { return uid >= r.first && uid <= r.last; });
   };
-  std::erase_if(f->second.uids, [&](const auto& item) {
+  std::size_t erased = std::erase_if(f->second.uids, [&](const auto& item) {
     uint32_t number = 0;
     return parse_u32(item.first, number) && gone(number);
   });
+  changed_ = changed_ || erased != 0;
 }
 
 Status UidStore::save_sync() {

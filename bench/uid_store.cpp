@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
+// The UID store's cost at scale, per account: a first sync of N messages (one record() per
+// delivered message, then the save() that ends the run), and an empty poll over N kept
+// messages (open, then what the poller does: POP3 prunes against the full listing, IMAP with
+// sync state touches nothing; then save()). Prints milliseconds; run it for 20000 and 100000
+// to see whether anything grows faster than N.
+//
+// Usage: bench_uid_store STATE_DIR N [N...]
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "fetch/fetch.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using clamfetch::fetch::MessageRef;
+using clamfetch::fetch::UidStore;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+UidStore open_or_die(const std::string& dir, const std::string& key) {
+  auto store = UidStore::open(dir, key);
+  if (!store) {
+    std::fprintf(stderr, "%s\n", store.error().text.c_str());
+    std::exit(1);
+  }
+  return std::move(store).value();
+}
+
+void run(const std::string& dir, std::size_t n) {
+  std::string key = "imap://bench@localhost:993/" + std::to_string(n);
+  std::vector<MessageRef> listing;
+  for (std::size_t i = 1; i <= n; ++i) {
+    listing.push_back(MessageRef{"INBOX", static_cast<uint32_t>(i), std::to_string(i), 2048});
+  }
+  auto start = Clock::now();
+  {
+    UidStore store = open_or_die(dir, key);
+    store.set_uidvalidity("INBOX", 1);
+    for (const auto& ref : listing) {
+      if (!store.record(ref.folder, ref.uid, false, ref.size)) std::exit(1);
+    }
+    auto saving = Clock::now();
+    if (!store.save()) std::exit(1);
+    std::printf("N=%zu first sync: %.1f ms (%.2f us/message), of which save %.1f ms\n", n,
+                ms_since(start), ms_since(start) * 1000 / static_cast<double>(n), ms_since(saving));
+  }
+  start = Clock::now();
+  {
+    UidStore store = open_or_die(dir, key);
+    double opened = ms_since(start);
+    store.set_uidvalidity("INBOX", 1);
+    store.prune("INBOX", listing);
+    (void)store.save();
+    std::printf("N=%zu empty poll, full listing (POP3): %.1f ms (open %.1f ms)\n", n, ms_since(start),
+                opened);
+  }
+  start = Clock::now();
+  {
+    UidStore store = open_or_die(dir, key);
+    store.set_uidvalidity("INBOX", 1);
+    (void)store.sync("INBOX");
+    (void)store.save();
+    std::printf("N=%zu empty poll, nothing listed (IMAP sync): %.1f ms\n", n, ms_since(start));
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: bench_uid_store STATE_DIR N [N...]\n");
+    return 2;
+  }
+  for (int i = 2; i < argc; ++i) run(argv[1], std::strtoull(argv[i], nullptr, 10));
+  return 0;
+}
