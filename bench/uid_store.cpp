@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "app/plan.hpp"
+#include "core/log.hpp"
 #include "fetch/fetch.hpp"
 
 namespace {
@@ -73,6 +75,20 @@ void run(const std::string& dir, std::size_t n) {
     (void)store.save();
     std::printf("N=%zu empty poll, full listing (POP3): %.1f ms, CPU %.1f ms (open %.1f ms)\n", n,
                 ms_since(start), cpu_ms() - cpu, opened);
+  }
+  {
+    // The pure decision over a full listing of N kept messages (a POP3 empty poll does it).
+    UidStore store = open_or_die(dir, key);
+    clamfetch::Log log;
+    clamfetch::rc::User user;
+    std::string account = "bench";
+    clamfetch::fetch::FolderListing full;
+    full.messages = listing;
+    double before = cpu_ms();
+    clamfetch::app::PlanInput in{user, store, false, 0, account, log};
+    auto plan = clamfetch::app::plan_folder(full, in);
+    std::printf("N=%zu plan_folder over the full listing: CPU %.1f ms (%zu to retrieve)\n", n,
+                cpu_ms() - before, plan.retrieve.size());
   }
   start = Clock::now();
   cpu = cpu_ms();
