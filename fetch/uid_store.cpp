@@ -144,10 +144,6 @@ bool covers(const Entry& entry, uint64_t size) {
   return entry.sizes.count(0) != 0 || entry.sizes.count(size) != 0;
 }
 
-bool empty_entry(const Entry& entry) {
-  return entry.mark == Mark::none && entry.accepted.empty() && !entry.deferral;
-}
-
 // "<size> <recipient>..." of an accepted line (tokens from `first`), added to the entry.
 bool parse_accepted(Entry& entry, const std::vector<std::string>& t, size_t first) {
   uint64_t size = 0;
@@ -462,49 +458,6 @@ Status UidStore::forget(std::span<const MessageRef> refs) {
   if (Status s = append(lines); !s) return s;
   for (const MessageRef& ref : refs) folders_[ref.folder].uids.erase(ref.uid);
   return {};
-}
-
-void UidStore::prune(const std::string& folder, std::span<const MessageRef> listed) {
-  auto it = folders_.find(folder);
-  if (it == folders_.end()) return;
-  // Listed (UID, size) pairs, sorted: a UID listed twice has several. No copy of the UIDs:
-  // at 100,000 messages a map of copies cost more than the rest of an empty POP3 poll.
-  std::vector<std::pair<std::string_view, uint64_t>> sizes;
-  sizes.reserve(listed.size());
-  for (const MessageRef& ref : listed) sizes.emplace_back(ref.uid, ref.size);
-  std::sort(sizes.begin(), sizes.end());
-  auto& uids = it->second.uids;
-  for (auto item = uids.begin(); item != uids.end();) {
-    auto [first, last] = std::equal_range(
-        sizes.begin(), sizes.end(), std::pair<std::string_view, uint64_t>(item->first, 0),
-        [](const auto& a, const auto& b) { return a.first < b.first; });
-    auto listed_with = [&](uint64_t size) {
-      return std::any_of(first, last, [size](const auto& p) { return p.second == size; });
-    };
-    Entry& e = item->second;
-    bool found = first != last;
-    if (found) {
-      // A mark (or retry state) for a size no longer listed belongs to a message that is gone.
-      std::size_t before = e.sizes.size();
-      std::erase_if(e.sizes, [&](uint64_t size) { return size != 0 && !listed_with(size); });
-      if (e.sizes.size() != before) changed_ = true;
-      if (e.sizes.empty()) e.mark = Mark::none;
-      if (!e.accepted.empty() && !listed_with(e.accepted_size)) {
-        e.accepted.clear();
-        changed_ = true;
-      }
-      if (e.deferral && !listed_with(e.deferral->size)) {
-        e.deferral.reset();
-        changed_ = true;
-      }
-    }
-    if (!found || empty_entry(e)) {
-      item = uids.erase(item);
-      changed_ = true;
-    } else {
-      ++item;
-    }
-  }
 }
 
 Status UidStore::record_accepted(const std::string& folder, const std::string& uid, uint64_t size,

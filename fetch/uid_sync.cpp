@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
-// The UID store's per-folder sync state (IMAP): what the last poll's SELECT said and below
-// which UID everything is done with, so that the next poll asks the server only for what
-// changed. A cache next to the store, never the store itself:
+// The UID store's pruning (what left the server leaves the store) and its per-folder sync
+// state (IMAP): what the last poll's SELECT said and below which UID everything is done
+// with, so that the next poll asks the server only for what changed. The sync state is a
+// cache next to the store, never the store itself:
 //
 // File (<store file>.sync), written atomically by save():
 //   clamfetch-sync 1
@@ -17,6 +18,8 @@
 #include <cerrno>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/atomic_file.hpp"
@@ -84,7 +87,54 @@ bool parse_sync_line(const std::string& line, std::string& name, UidStore::SyncS
   return true;
 }
 
+bool empty_entry(const UidStore::Entry& entry) {
+  return entry.mark == UidStore::Mark::none && entry.accepted.empty() && !entry.deferral;
+}
+
 }  // namespace
+
+void UidStore::prune(const std::string& folder, std::span<const MessageRef> listed) {
+  auto it = folders_.find(folder);
+  if (it == folders_.end()) return;
+  // Listed (UID, size) pairs, sorted: a UID listed twice has several. No copy of the UIDs:
+  // at 100,000 messages a map of copies cost more than the rest of an empty POP3 poll.
+  std::vector<std::pair<std::string_view, uint64_t>> sizes;
+  sizes.reserve(listed.size());
+  for (const MessageRef& ref : listed) sizes.emplace_back(ref.uid, ref.size);
+  std::sort(sizes.begin(), sizes.end());
+  auto& uids = it->second.uids;
+  for (auto item = uids.begin(); item != uids.end();) {
+    auto [first, last] = std::equal_range(
+        sizes.begin(), sizes.end(), std::pair<std::string_view, uint64_t>(item->first, 0),
+        [](const auto& a, const auto& b) { return a.first < b.first; });
+    auto listed_with = [&](uint64_t size) {
+      return std::any_of(first, last, [size](const auto& p) { return p.second == size; });
+    };
+    Entry& e = item->second;
+    bool found = first != last;
+    if (found) {
+      // A mark (or retry state) for a size no longer listed belongs to a message that is gone.
+      std::size_t before = e.sizes.size();
+      std::erase_if(e.sizes, [&](uint64_t size) { return size != 0 && !listed_with(size); });
+      if (e.sizes.size() != before) changed_ = true;
+      if (e.sizes.empty()) e.mark = Mark::none;
+      if (!e.accepted.empty() && !listed_with(e.accepted_size)) {
+        e.accepted.clear();
+        changed_ = true;
+      }
+      if (e.deferral && !listed_with(e.deferral->size)) {
+        e.deferral.reset();
+        changed_ = true;
+      }
+    }
+    if (!found || empty_entry(e)) {
+      item = uids.erase(item);
+      changed_ = true;
+    } else {
+      ++item;
+    }
+  }
+}
 
 void UidStore::load_sync() {
   sync_.clear();
