@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -49,6 +50,32 @@ Status setup_log(Log& log, const rc::Config& config, const Options& options) {
   return {};
 }
 
+// Hundreds of accounts in one daemon hold a server connection, an MTA connection and state
+// files each: the soft limit on open files (often 1024) goes up to the hard limit at start.
+// A hard limit too low for the accounts is said plainly instead of failing as EMFILE later.
+void raise_fd_limit(const rc::Config& config, Log& log) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlim_t before = limit.rlim_cur;
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+      log.verbose("file descriptors: soft limit raised from " + std::to_string(before) + " to " +
+                  std::to_string(limit.rlim_max));
+    } else {
+      limit.rlim_cur = before;
+    }
+  }
+  std::size_t accounts = 0;
+  for (const auto& poll : config.polls) accounts += poll.users.size();
+  rlim_t wanted = 64 + 4 * static_cast<rlim_t>(accounts);  // server, MTA, store, journal
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted) {
+    log.warning("WARNING: the open file limit is " + std::to_string(limit.rlim_cur) + ", " +
+                std::to_string(accounts) + " accounts may need " + std::to_string(wanted) +
+                " (raise the hard limit: ulimit -Hn, LimitNOFILE= in a systemd unit)");
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -87,6 +114,7 @@ int main(int argc, char** argv) {
   Log log;
   if (auto ready = setup_log(log, config, options); !ready) return fail(ready.error());
   if (geteuid() == 0) log.warning("WARNING: Running as root is discouraged.");
+  raise_fd_limit(config, log);
   for (const auto& poll : config.polls) {
     if (poll.tls == rc::TlsMode::none) {
       log.warning("WARNING: " + poll.server + " is polled without TLS: the password and mail cross the network in clear");

@@ -3,7 +3,11 @@
 
 #include "app/plan.hpp"
 
+#include <algorithm>
+#include <cstdlib>
 #include <map>
+#include <string_view>
+#include <unordered_map>
 
 namespace clamfetch::app {
 namespace {
@@ -56,7 +60,10 @@ Action classify(const fetch::MessageRef& ref, bool duplicate, const PlanInput& i
 
 Plan plan_folder(const fetch::FolderListing& listing, const PlanInput& in) {
   Plan plan;
-  std::map<std::string, int> listed;
+  // How often each UID is listed: a hash of views, no copies (at 100,000 messages a map of
+  // copied UIDs was a third of the decision's cost on every POP3 poll).
+  std::unordered_map<std::string_view, int> listed;
+  listed.reserve(listing.messages.size());
   for (const auto& ref : listing.messages) ++listed[ref.uid];
   for (const auto& ref : listing.messages) {
     Action action = classify(ref, listed[ref.uid] > 1, in);
@@ -80,6 +87,21 @@ Plan plan_folder(const fetch::FolderListing& listing, const PlanInput& in) {
     in.log.warning(in.account + ": message skipped, left on the server (" + uid.substr(0, 120) + ")");
   }
   return plan;
+}
+
+uint32_t settled_below(const fetch::FolderListing& listing, const fetch::UidStore& store,
+                       const std::string& folder) {
+  if (listing.without_uid) return listing.complete ? 1 : listing.from_uid;
+  uint32_t below = listing.sync.uidnext;
+  auto lower = [&](const std::string& uid) {
+    char* end = nullptr;
+    unsigned long number = std::strtoul(uid.c_str(), &end, 10);
+    if (end == uid.c_str() || *end != '\0' || number == 0 || number > UINT32_MAX) return;
+    if (!store.has_uid(folder, uid)) below = std::min(below, static_cast<uint32_t>(number));
+  };
+  for (const auto& ref : listing.messages) lower(ref.uid);
+  for (const auto& uid : listing.rejected) lower(uid);
+  return std::max<uint32_t>(below, 1);
 }
 
 }  // namespace clamfetch::app

@@ -37,6 +37,15 @@ struct PlanInput {
   std::time_t config_changed = 0;
 };
 
+/// The UID from which the next poll of an IMAP folder must list again (FolderSync): the
+/// lowest listed or rejected UID the store holds nothing about (new mail not yet delivered,
+/// skipped over `limit` or as \Deleted by another client, left by fetchlimit), else the
+/// SELECT's UIDNEXT. Below it every message is delivered, known, or has retry state that the
+/// store rechecks (UidStore::unsettled). Called once the plan was carried out: a retrieved
+/// message counts as done only if its delivery or deferral was recorded. Pure.
+uint32_t settled_below(const fetch::FolderListing& listing, const fetch::UidStore& store,
+                       const std::string& folder);
+
 /// The plan for one listed folder. Logs skipped messages (deferred, flagged \Deleted by
 /// another client, over `limit`, rejected by the listing). Does not block.
 Plan plan_folder(const fetch::FolderListing& listing, const PlanInput& in);

@@ -134,7 +134,12 @@ AccountOutcome AccountPoll::run(bool check_only, fetch::Session* kept) {
 
 Status AccountPoll::folder(fetch::Session& session, fetch::UidStore& store, const std::string& name,
                            bool check_only, AccountOutcome& out) {
-  auto listing = session.list(name);
+  // IMAP with state from the last poll: only what changed is listed (fetchall wants every
+  // message looked at again, so it lists the whole folder).
+  std::optional<fetch::FolderSync> known;
+  if (poll_.protocol == rc::Protocol::imap && !user_.fetchall) known = store.sync(name);
+  auto listing = known ? session.list_changes(name, *known, store.unsettled(name, known->settled_below))
+                       : session.list(name);
   if (!listing) return listing.error();
   // A folder never listed before, or renumbered (UIDVALIDITY changed), is a first run: with
   // fetchall off its \Seen messages are old mail, remembered as known, not fetched.
@@ -146,7 +151,8 @@ Status AccountPoll::folder(fetch::Session& session, fetch::UidStore& store, cons
     // meanwhile: it must not be put aside as old mail.
     first_run = user_.keep;
   }
-  store.prune(name, listing->messages);
+  if (listing->complete) store.prune(name, listing->messages);
+  else store.prune_gone(name, listing->vanished, listing->present);
 
   PlanInput input{user_, store, first_run, std::time(nullptr), name_, log_};
   input.config_changed = config_changed_;
@@ -165,7 +171,16 @@ Status AccountPoll::folder(fetch::Session& session, fetch::UidStore& store, cons
     if (auto acked = session.acknowledge(plan.delete_only, true); !acked) return acked.error();
     removed_.insert(removed_.end(), plan.delete_only.begin(), plan.delete_only.end());
   }
+  // Once every message of the plan is finished (delivered, deferred or failed), the UID
+  // store says which of them the next poll need not list again (IMAP).
+  auto note_sync = [&] {
+    if (listing->sync.uidnext == 0) return;
+    fetch::FolderSync sync = listing->sync;
+    sync.settled_below = settled_below(*listing, store, name);
+    store.set_sync(name, sync);
+  };
   if (plan.retrieve.empty()) {
+    note_sync();
     log_.verbose("No mail for " + user_.username + " at " + poll_.server);
     return {};
   }
@@ -178,6 +193,7 @@ Status AccountPoll::folder(fetch::Session& session, fetch::UidStore& store, cons
   run.name = name_;
   run.store = &store;
   auto moved = transfer(session, run, plan);
+  note_sync();
   out.retrieved += run.retrieved;
   if (run.error) out.error = run.error;
   return moved;

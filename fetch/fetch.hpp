@@ -72,12 +72,39 @@ struct MessageRef {
   uint32_t uidvalidity = 0;  ///< the folder's UIDVALIDITY when listed (IMAP); 0 for POP3
 };
 
+/// What an IMAP SELECT said about a folder, kept by the UID store between polls so that the
+/// next poll asks only for what changed (Session::list_changes).
+struct FolderSync {
+  uint32_t uidvalidity = 0;
+  uint32_t uidnext = 0;         ///< UIDNEXT at that SELECT (0: the server sent none)
+  uint32_t exists = 0;          ///< EXISTS at that SELECT
+  uint64_t highestmodseq = 0;   ///< HIGHESTMODSEQ (RFC 7162); 0: no CONDSTORE
+  /// Every UID below this one is done with for good: the UID store marks it delivered or
+  /// known, or holds retry state for it (UidStore::unsettled lists those). Set by the poller.
+  uint32_t settled_below = 0;
+};
+
+/// An inclusive range of IMAP UIDs.
+struct UidRange { uint32_t first = 0, last = 0; };
+
 struct FolderListing {
   uint32_t uidvalidity = 0;  ///< IMAP; 0 for POP3
   std::vector<MessageRef> messages;
   /// Messages listed but unusable (over-long or non-printable UID, or announced larger
   /// than kMaxMessageBytes): skipped with a warning, left on the server.
   std::vector<std::string> rejected;
+  /// false: list_changes() listed only the messages from `from_uid` on and the rechecked
+  /// ones; the others were not looked at (they are not gone).
+  bool complete = true;
+  uint32_t from_uid = 1;             ///< the first UID listed in full (complete: 1)
+  bool without_uid = false;          ///< some message was listed without its UID (a server bug)
+  FolderSync sync;                   ///< IMAP: what the SELECT said (settled_below unset)
+  /// Not complete: UIDs known to be gone from the server (QRESYNC VANISHED, a rechecked UID
+  /// not returned). May name UIDs that never existed.
+  std::vector<UidRange> vanished;
+  /// Not complete, when the folder lost messages and the server has no QRESYNC: every UID it
+  /// holds (UID SEARCH ALL), sorted; nullopt when not asked.
+  std::optional<std::vector<uint32_t>> present;
 };
 
 /// The hard ceiling on one message: bodies are held in memory whole, so a server announcing
@@ -130,6 +157,19 @@ class Session {
 
   /// Select `folder` (IMAP; POP3 knows only INBOX) and list every message with UID and size.
   virtual Result<FolderListing> list(const std::string& folder) = 0;
+
+  /// Like list(), but with what the last poll of `folder` learned (`known`, from the UID
+  /// store): IMAP lists only the messages from known.settled_below on and the `recheck` UIDs
+  /// below it, and nothing at all when SELECT shows the folder unchanged; it learns what was
+  /// deleted from QRESYNC's VANISHED (RFC 7162) or, when EXISTS dropped, from UID SEARCH.
+  /// A changed UIDVALIDITY (or known.uidvalidity 0) gives a complete listing. POP3 and the
+  /// default: list(). Errors: as list().
+  virtual Result<FolderListing> list_changes(const std::string& folder, const FolderSync& known,
+                                             const std::vector<uint32_t>& recheck) {
+    (void)known;
+    (void)recheck;
+    return list(folder);
+  }
 
   /// Retrieve `refs` (all from the listed folder) in order, pipelined where the server
   /// allows it. Session-fatal errors are returned; per-message ones go to on_message. Each
@@ -281,6 +321,20 @@ class UidStore {
   /// When the next attempt is due: last + min(5 min * 2^(count-1), 24 h). Pure.
   static std::time_t next_attempt(const Deferral& d);
 
+  /// The folder's state after the last saved poll (IMAP), if it can be trusted: the folder's
+  /// UIDVALIDITY and entries are what they were when it was set. Kept in <file>.sync, a cache:
+  /// missing or unreadable, the next poll lists the folder in full.
+  std::optional<FolderSync> sync(const std::string& folder) const;
+  /// Replace the folder's sync state (written by save()).
+  void set_sync(const std::string& folder, const FolderSync& sync);
+  /// UIDs of `folder` below `below` whose entry is not a plain delivered/known mark (pending
+  /// delete, deferral, accepted recipients): list_changes() rechecks them.
+  std::vector<uint32_t> unsettled(const std::string& folder, uint32_t below) const;
+  /// Forget UIDs of `folder` in `vanished`, or, with `present`, those not in it (IMAP, after a
+  /// partial listing).
+  void prune_gone(const std::string& folder, const std::vector<UidRange>& vanished,
+                  const std::optional<std::vector<uint32_t>>& present);
+
   /// Atomically write the whole store and remove the journal; does nothing when neither the
   /// store nor the journal changed since open() or the last save(). Errors: Kind::state.
   Status save();
@@ -294,6 +348,9 @@ class UidStore {
     std::optional<Deferral> deferral;
   };
   struct Folder { uint32_t uidvalidity = 0; std::map<std::string, Entry> uids; };
+  /// A folder's sync state and the number of UID entries it was set over (a check that the
+  /// store was not edited or replaced under it).
+  struct SyncState { FolderSync sync; std::size_t entries = 0; };
 
  private:
   /// Apply the journal's complete lines over the loaded file. Errors: Kind::state (corrupt).
@@ -307,10 +364,18 @@ class UidStore {
   /// The whole store in the file format (see uid_store.cpp).
   std::string serialize() const;
 
+  /// Read <file>.sync (ignored when missing or malformed: it is a cache).
+  void load_sync();
+  /// Write <file>.sync atomically when it changed. Errors: Kind::state.
+  Status save_sync();
+
   std::string path_;
   std::map<std::string, Folder> folders_;
+  std::map<std::string, SyncState> sync_;     ///< by folder
+  std::string sync_on_disk_;                  ///< <file>.sync as last read or written
   std::string on_disk_;         ///< the file's text as last read or written
   bool journal_dirty_ = false;  ///< the journal holds records save() has not folded in
+  bool changed_ = false;        ///< changed without a journal record (prune, UIDVALIDITY)
 };
 
 /// "libetpan 1.9.4, OpenSSL 3.0.x" for --version.

@@ -177,6 +177,9 @@ class ImapSession final : public Session {
 
   Status open() override;
   Result<FolderListing> list(const std::string& folder) override;
+  /// Only what changed since `known` (imap_sync.cpp).
+  Result<FolderListing> list_changes(const std::string& folder, const FolderSync& known,
+                                     const std::vector<uint32_t>& recheck) override;
   Status retrieve(std::span<const MessageRef> refs, const OnMessage& on_message) override;
   Status acknowledge(std::span<const MessageRef> refs, bool remove) override;
   Status close() override;
@@ -209,7 +212,23 @@ class ImapSession final : public Session {
   Status refresh_capabilities(std::string_view why);
 
   // mailbox steps (imap_mailbox.cpp)
-  Status fetch_listing(FolderListing& listing);
+  /// UID FETCH `set` (UID RFC822.SIZE FLAGS) into `listing`, leaving out UIDs below
+  /// `min_uid` ("n:*" also returns the highest UID when it is below n).
+  Status fetch_listing(FolderListing& listing, const mailimap_set* set, uint32_t min_uid,
+                       std::string_view what);
+  // sync steps (imap_sync.cpp)
+  /// SELECT `folder` (committing the previous folder's deletions first), with CONDSTORE when
+  /// the server offers it; fills listing.uidvalidity and listing.sync.
+  Status select_folder(const std::string& folder, FolderListing& listing);
+  /// UID FETCH of the UIDs below known.uidnext changed since known.highestmodseq, with
+  /// VANISHED (QRESYNC enabled): the expunged ones go to listing.vanished.
+  Status fetch_vanished(const FolderSync& known, FolderListing& listing);
+  /// ENABLE QRESYNC once per session when the server offers it; false if not in effect.
+  Result<bool> enable_qresync();
+  /// UID FETCH of the rechecked UIDs, in groups; those not returned go to listing.vanished.
+  Status recheck_uids(const std::vector<uint32_t>& recheck, FolderListing& listing);
+  /// UID SEARCH ALL into listing.present.
+  Status search_present(FolderListing& listing);
   Status fetch_chunk(std::span<const MessageRef> chunk);
   /// Readies the body sink for `chunk` (sizes and UIDs in sequence order, body cap, message
   /// deadline size) and returns its UIDs.
@@ -264,6 +283,8 @@ class ImapSession final : public Session {
   std::string folder_;                    ///< selected folder
   std::string peer_address_;              ///< the server's IP address, once connected
   std::set<uint32_t> deleted_;            ///< UIDs marked \Deleted in folder_, not yet expunged
+  bool qresync_enabled_ = false;          ///< ENABLE QRESYNC succeeded in this session
+  bool qresync_tried_ = false;            ///< ENABLE QRESYNC was sent (or is not offered)
 
   Sink sink_ = Sink::none;
   bool callback_failed_ = false;          ///< a callback could not store what it got

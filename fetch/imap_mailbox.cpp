@@ -157,61 +157,39 @@ Status ImapSession::require(State state, std::string_view what) {
 }
 
 Result<FolderListing> ImapSession::list(const std::string& folder) {
-  if (Status status = require(State::authenticated, "list"); !status) return status.error();
-  // EXPUNGE acts on the selected folder only: commit the previous one's deletions first.
-  if (!deleted_.empty() && folder != folder_) {
-    if (Status status = expunge_deleted(); !status) return status.error();
-  }
-  int r = mailimap_select(imap_.get(), mailbox_name(folder).c_str());
-  if (r == MAILIMAP_ERROR_SELECT) {
-    if (!deleted_.empty()) {
-      log_.warning(prefix() + std::to_string(deleted_.size()) + " messages stay marked deleted in " +
-                   folder_ + ": it could not be selected again");
-      deleted_.clear();
-    }
-    folder_.clear();
-    return make_error(Kind::server, Scope::mailbox,
-                      prefix() + "cannot select folder " + folder + ": " +
-                          printable(imap_->imap_response));
-  }
-  if (r != MAILIMAP_NO_ERROR) return fail(r, "SELECT " + folder);
-  folder_ = folder;
-
   FolderListing listing;
-  const mailimap_selection_info* selection = imap_->imap_selection_info;
-  listing.uidvalidity = selection == nullptr ? 0 : selection->sel_uidvalidity;
-  if (listing.uidvalidity == 0) {
-    return make_error(Kind::protocol, Scope::mailbox,
-                      prefix() + "server sent no UIDVALIDITY for folder " + folder);
-  }
-  if (selection->sel_exists > 0) {
-    if (Status status = fetch_listing(listing); !status) return status.error();
+  if (Status status = select_folder(folder, listing); !status) return status.error();
+  if (listing.sync.exists > 0) {
+    SetPtr all(mailimap_set_new_interval(1, 0));  // 1:*
+    if (!all) return out_of_memory(prefix());
+    Status status = fetch_listing(listing, all.get(), 1, "UID FETCH 1:* (UID RFC822.SIZE FLAGS)");
+    if (!status) return status.error();
   }
   log_.verbose(prefix() + folder + ": " + std::to_string(listing.messages.size()) +
                " messages, UIDVALIDITY " + std::to_string(listing.uidvalidity));
   return listing;
 }
 
-Status ImapSession::fetch_listing(FolderListing& listing) {
+Status ImapSession::fetch_listing(FolderListing& listing, const mailimap_set* set,
+                                  uint32_t min_uid, std::string_view what) {
   listed_.clear();
   listed_without_uid_.clear();
   callback_failed_ = false;
   too_many_listed_ = false;
-  SetPtr all(mailimap_set_new_interval(1, 0));  // 1:*
   FetchTypePtr type = fetch_uid_size();
-  if (!all || !type) return out_of_memory(prefix());
+  if (!type) return out_of_memory(prefix());
   clist* result = nullptr;
   sink_ = Sink::listing;
-  int r = mailimap_uid_fetch(imap_.get(), all.get(), type.get(), &result);
+  int r = mailimap_uid_fetch(imap_.get(), const_cast<mailimap_set*>(set), type.get(), &result);
   sink_ = Sink::none;
   FetchListPtr owned(result);
-  if (hostile()) return fail(r, "UID FETCH 1:* (UID RFC822.SIZE FLAGS)");
+  if (hostile()) return fail(r, what);
   if (r == MAILIMAP_ERROR_UID_FETCH) {
     return make_error(Kind::server, Scope::mailbox,
                       prefix() + "listing " + folder_ + " failed: " +
                           printable(imap_->imap_response));
   }
-  if (r != MAILIMAP_NO_ERROR) return fail(r, "UID FETCH 1:* (UID RFC822.SIZE FLAGS)");
+  if (r != MAILIMAP_NO_ERROR) return fail(r, what);
   if (callback_failed_) return out_of_memory(prefix());
   if (too_many_listed_) {
     listed_.clear();
@@ -223,8 +201,10 @@ Status ImapSession::fetch_listing(FolderListing& listing) {
   for (uint32_t seq : listed_without_uid_) {
     log_.warning(prefix() + folder_ + ": message " + std::to_string(seq) +
                  " listed without a UID: skipped");
+    listing.without_uid = true;
   }
   for (const auto& [uid, facts] : listed_) {
+    if (uid < min_uid) continue;  // the highest UID, answering "n:*" with n above it
     if (!facts.has_size) {
       log_.warning(prefix() + folder_ + ": message UID " + std::to_string(uid) +
                    " listed without a size: skipped");

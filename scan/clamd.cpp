@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
-// clamd over INSTREAM: each scan opens a connection to the first clamd that answers, streams
-// the message in chunks and reads one verdict. Addresses are tried in order (fail-over).
+// clamd over INSTREAM: each scan opens a connection to a clamd, streams the message in chunks
+// and reads one verdict. Several addresses are a farm: each scan goes to the one with the
+// fewest scans under way (ties in turn), one that fails is tried last for a back-off of 5 s
+// doubling to 60 s, and a scan that fails on one is retried on the next, so that a message
+// is only failed when no clamd answers it. Per-address counts are logged at -v at the end.
 
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -78,9 +81,82 @@ Verdict parse_instream_reply(const std::string& raw, double seconds) {
 
 namespace {
 
+// The clamd addresses of one scanner, shared by the delivery threads: which to try first,
+// and how each fared.
+class Farm {
+ public:
+  explicit Farm(const std::vector<std::string>& addresses) : members_(addresses.size()) {
+    for (std::size_t i = 0; i < addresses.size(); ++i) members_[i].address = addresses[i];
+  }
+
+  /// Indexes in the order to try: healthy before those in back-off, then fewest scans under
+  /// way, ties from a turn that moves on with every scan (round robin).
+  std::vector<std::size_t> order() {
+    std::lock_guard lock(mutex_);
+    auto now = std::chrono::steady_clock::now();
+    std::vector<std::size_t> out;
+    for (std::size_t i = 0; i < members_.size(); ++i) out.push_back((turn_ + i) % members_.size());
+    if (!members_.empty()) turn_ = (turn_ + 1) % members_.size();
+    std::stable_sort(out.begin(), out.end(), [&](std::size_t a, std::size_t b) {
+      bool down_a = members_[a].down_until > now, down_b = members_[b].down_until > now;
+      if (down_a != down_b) return !down_a;
+      return members_[a].outstanding < members_[b].outstanding;
+    });
+    return out;
+  }
+  const std::string& address(std::size_t i) const { return members_[i].address; }
+  void begin(std::size_t i) {
+    std::lock_guard lock(mutex_);
+    ++members_[i].outstanding;
+  }
+  /// Ends a scan on member i; a failure takes it out of rotation. Returns the back-off (s).
+  int end(std::size_t i, bool ok) {
+    std::lock_guard lock(mutex_);
+    Member& m = members_[i];
+    --m.outstanding;
+    if (ok) {
+      ++m.scans;
+      m.backoff_seconds = 0;
+      return 0;
+    }
+    ++m.failures;
+    m.backoff_seconds = std::clamp(m.backoff_seconds * 2, kFirstBackoff, kMaxBackoff);
+    m.down_until = std::chrono::steady_clock::now() + std::chrono::seconds(m.backoff_seconds);
+    return m.backoff_seconds;
+  }
+  /// "ADDRESS: N scans, M failures" per address, for the -v summary.
+  std::vector<std::string> counts() const {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> out;
+    for (const Member& m : members_) {
+      out.push_back(m.address + ": " + std::to_string(m.scans) + " scans, " +
+                    std::to_string(m.failures) + " failures");
+    }
+    return out;
+  }
+
+ private:
+  static constexpr int kFirstBackoff = 5, kMaxBackoff = 60;
+  struct Member {
+    std::string address;
+    unsigned outstanding = 0;
+    uint64_t scans = 0, failures = 0;
+    int backoff_seconds = 0;
+    std::chrono::steady_clock::time_point down_until{};
+  };
+  mutable std::mutex mutex_;
+  std::vector<Member> members_;
+  std::size_t turn_ = 0;
+};
+
 class ClamdScanner final : public Scanner {
  public:
-  ClamdScanner(const Settings& settings, Log& log) : settings_(settings), log_(log) {}
+  ClamdScanner(const Settings& settings, Log& log)
+      : settings_(settings), log_(log), farm_(settings.clamd) {}
+  ~ClamdScanner() override {
+    if (!answered_.load(std::memory_order_acquire)) return;
+    for (const std::string& line : farm_.counts()) log_.verbose("scan: clamd " + line);
+  }
 
   Verdict scan(std::string_view message) override {
     abort_if_poison(message);
@@ -89,15 +165,19 @@ class ClamdScanner final : public Scanner {
     }
     auto start = std::chrono::steady_clock::now();
     std::vector<std::string> failures;
-    for (const std::string& text : settings_.clamd) {
+    for (std::size_t member : farm_.order()) {
+      const std::string& text = farm_.address(member);
+      farm_.begin(member);
       auto reply = exchange(text, [&](int fd, const Deadline& deadline) {
         return instream(fd, message, deadline);
       });
+      int backoff = farm_.end(member, reply.ok());
       if (reply) {
         answered_.store(true, std::memory_order_release);
         return parse_instream_reply(*reply, seconds_since(start));
       }
-      log_.warning("scan: clamd " + text + ": " + reply.error().text);
+      log_.warning("scan: clamd " + text + ": " + reply.error().text + " (tried last for " +
+                   std::to_string(backoff) + " s)");
       failures.push_back(text + ": " + reply.error().text);
     }
     Verdict v = error_verdict("clamd unreachable: " + join(failures), seconds_since(start));
@@ -148,6 +228,7 @@ class ClamdScanner final : public Scanner {
 
   const Settings settings_;
   Log& log_;
+  Farm farm_;
   std::atomic<bool> answered_{false};
   mutable std::mutex version_mutex_;
   mutable std::string version_;

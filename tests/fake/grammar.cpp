@@ -243,6 +243,37 @@ bool imap_search(Cursor& c) {
   return true;
 }
 
+// select-params = "(" select-param *(SP select-param) ")"  (RFC 4466), the two of RFC 7162:
+// "CONDSTORE" / "QRESYNC" SP "(" uidvalidity SP mod-sequence-value [SP known-uids] ")"
+// (seq-match-data is not something clamfetch sends).
+bool imap_select_params(Cursor& c) {
+  if (!c.literal_char('(')) return false;
+  do {
+    if (c.keyword("CONDSTORE")) continue;
+    if (!c.keyword("QRESYNC") || !c.sp() || !c.literal_char('(') || !c.number(true) || !c.sp() ||
+        !c.number(true)) {
+      return false;
+    }
+    if (c.sp() && !imap_sequence_set(c)) return false;
+    if (!c.literal_char(')')) return false;
+  } while (c.sp());
+  return c.literal_char(')');
+}
+
+// fetch-modifiers = SP "(" fetch-modifier *(SP fetch-modifier) ")"  (RFC 4466), those of
+// RFC 7162: "CHANGEDSINCE" SP mod-sequence-value / "VANISHED" (UID FETCH only).
+bool imap_fetch_modifiers(Cursor& c, bool uid) {
+  if (!c.literal_char('(')) return false;
+  do {
+    if (c.keyword("CHANGEDSINCE")) {
+      if (!c.sp() || !c.number(true)) return false;
+    } else if (!uid || !c.keyword("VANISHED")) {
+      return false;
+    }
+  } while (c.sp());
+  return c.literal_char(')');
+}
+
 // The command after "tag SP". Keywords are case-insensitive.
 bool imap_command_body(Cursor& c, Sasl& sasl, bool& idle, std::string& why) {
   if (c.keyword("CAPABILITY") || c.keyword("LOGOUT") || c.keyword("NOOP") ||
@@ -265,10 +296,23 @@ bool imap_command_body(Cursor& c, Sasl& sasl, bool& idle, std::string& why) {
     why = start_sasl(mech, initial, sasl);
     return is_base64(initial);
   }
-  if (c.keyword("SELECT") || c.keyword("EXAMINE")) return c.sp() && imap_astring(c);
+  if (c.keyword("SELECT") || c.keyword("EXAMINE")) {
+    if (!c.sp() || !imap_astring(c)) return false;
+    return c.at_end() || (c.sp() && imap_select_params(c));
+  }
+  // enable = "ENABLE" 1*(SP capability)  (RFC 5161)
+  if (c.keyword("ENABLE")) {
+    do {
+      if (!c.sp() || !imap_atom(c)) return false;
+    } while (!c.at_end());
+    return true;
+  }
   bool uid = c.keyword("UID");
   if (uid && !c.sp()) return false;
-  if (c.keyword("FETCH")) return c.sp() && imap_sequence_set(c) && c.sp() && imap_fetch_items(c);
+  if (c.keyword("FETCH")) {
+    if (!c.sp() || !imap_sequence_set(c) || !c.sp() || !imap_fetch_items(c)) return false;
+    return c.at_end() || (c.sp() && imap_fetch_modifiers(c, uid));
+  }
   if (c.keyword("STORE")) return c.sp() && imap_sequence_set(c) && c.sp() && imap_store_flags(c);
   if (c.keyword("SEARCH")) return c.sp() && imap_search(c);
   if (uid && c.keyword("EXPUNGE")) return c.sp() && imap_sequence_set(c);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The clamd Scanner against a real clamd (Debian's clamav-daemon) started by the test on a
 // unix socket in a temp dir with the test signature database: the same corpus gives the same
-// verdicts as libclamav in-process; fail-over along scan.clamd; all down is a scan error.
+// verdicts as libclamav in-process; fail-over along scan.clamd; all down is a scan error; a
+// farm of three spreads the scans and loses none when one stops mid-run.
 
 #include <fcntl.h>
 #include <signal.h>
@@ -15,7 +16,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <sstream>
 #include <thread>
+#include <vector>
 
 #include "scan/scan.hpp"
 #include "tests/data/corpus/scan_corpus.hpp"
@@ -49,6 +53,22 @@ class Clamd {
   Clamd(const Clamd&) = delete;
   Clamd& operator=(const Clamd&) = delete;
 
+  /// Stops clamd now (the destructor does it too): a farm member going away.
+  void stop() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    for (int i = 0; i < 100; ++i) {
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
   std::string socket_path() const { return dir_ + "/clamd.sock"; }
   std::string address() const { return "unix:" + socket_path(); }
   const std::string& dir() const { return dir_; }
@@ -75,17 +95,6 @@ class Clamd {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     FAIL("clamd did not answer PING within 30 s");
-  }
-
-  void stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    for (int i = 0; i < 100; ++i) {
-      if (waitpid(pid_, nullptr, WNOHANG) == pid_) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
   }
 
   bool ping() const {
@@ -231,4 +240,56 @@ TEST_CASE("clamd scanner: over max_file_size is not sent at all - a bad address 
   Verdict v = bad->scan("x");
   CHECK(v.status == Verdict::Status::error);
   CHECK(v.reason.find("bad address 'clamd.example:3310'") != std::string::npos);
+}
+
+TEST_CASE("a clamd farm: scans spread over three, one stopped mid-run, every verdict still right") {
+  Clamd a, b, c;
+  char pattern[] = "/tmp/cffarm-XXXXXX";
+  std::string dir = mkdtemp(pattern);
+  std::vector<std::string> counts;
+  std::vector<Verdict::Status> got;
+  std::vector<bool> infected_sent;
+  {
+    Log log;
+    log.set_level(Level::verbose);
+    REQUIRE(log.use_file(dir + "/log").ok());
+    auto scanner = scan::make_scanner(clamd_settings({a.address(), b.address(), c.address()}), log);
+    std::mutex mutex;
+    auto worker = [&](int id) {
+      for (int i = 0; i < 20; ++i) {
+        bool infected = (i + id) % 3 == 0;
+        std::string message = "Subject: farm " + std::to_string(id) + "/" + std::to_string(i) +
+                              "\r\n\r\n" + (infected ? corpus::eicar() : "hello") + "\r\n";
+        Verdict v = scanner->scan(message);
+        std::lock_guard lock(mutex);
+        got.push_back(v.status);
+        infected_sent.push_back(infected);
+        if (got.size() == 30) b.stop();  // half-way: one member of the farm goes away
+      }
+    };
+    std::vector<std::thread> threads;
+    for (int id = 0; id < 3; ++id) threads.emplace_back(worker, id);
+    for (auto& t : threads) t.join();
+  }  // the scanner's end logs the per-address counts
+  std::istringstream lines(corpus::read_file(dir + "/log"));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("scan: clamd unix:") != std::string::npos && line.find(" scans, ") != std::string::npos) {
+      counts.push_back(line);
+    }
+  }
+  fs::remove_all(dir);
+  REQUIRE(got.size() == 60);
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    // Nothing lost to the stopped clamd (no error verdict) and nothing passed unscanned.
+    CHECK(got[i] == (infected_sent[i] ? Verdict::Status::infected : Verdict::Status::clean));
+  }
+  REQUIRE(counts.size() == 3);
+  for (const auto& line : counts) {
+    INFO(line);
+    std::size_t colon = line.rfind(": ");
+    std::size_t scans = std::stoul(line.substr(colon + 2));
+    CHECK(scans >= 5);  // every member took a share, the stopped one before it stopped
+    // The stopped one was tried again, failed, and its scans went to the others.
+    if (line.find(b.address() + ":") != std::string::npos) CHECK_FALSE(line.ends_with(" 0 failures"));
+  }
 }

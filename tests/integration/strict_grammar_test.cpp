@@ -63,6 +63,17 @@ TEST_CASE("Strict IMAP grammar: what is accepted and what is refused", "[grammar
   CHECK(ok("9 UID EXPUNGE 3:5\r\n").empty());
   CHECK(ok("4 AUTHENTICATE PLAIN AGpvZQBzZWNyZXQ=\r\n").empty());
   CHECK(ok("4 SELECT \"Sent Items\"\r\n").empty());
+  CHECK(ok("4 SELECT INBOX (CONDSTORE)\r\n").empty());  // RFC 7162
+  CHECK(ok("4 SELECT INBOX (QRESYNC (67890007 20050715194045000))\r\n").empty());
+  CHECK(ok("4 SELECT INBOX (QRESYNC (67890007 90060115194045000 41:211,214:541))\r\n").empty());
+  CHECK(ok("5 ENABLE QRESYNC\r\n").empty());
+  CHECK(ok("6 UID SEARCH ALL\r\n").empty());
+  CHECK(ok("7 UID FETCH 1:40 (UID) (CHANGEDSINCE 12 VANISHED)\r\n").empty());
+  CHECK(contains(ok("7 FETCH 1:40 (UID) (CHANGEDSINCE 12 VANISHED)\r\n"), "not an IMAP command"));
+  CHECK(contains(ok("7 UID FETCH 1:40 (UID) (CHANGEDSINCE 0)\r\n"), "not an IMAP command"));
+  CHECK(contains(ok("4 SELECT INBOX (QRESYNC (0 5))\r\n"), "not an IMAP command"));
+  CHECK(contains(ok("4 SELECT INBOX ()\r\n"), "not an IMAP command"));
+  CHECK(contains(ok("5 ENABLE\r\n"), "not an IMAP command"));
   CHECK(contains(ok("2 CAPABILITY \r\n"), "trailing space"));
   CHECK(contains(ok("2 CAPABILITY\n"), "CRLF"));
   CHECK(contains(ok("2  NOOP\r\n"), "exactly one SP"));

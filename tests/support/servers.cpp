@@ -334,6 +334,7 @@ MailServers::MailServers(Options options) {
   dir_ = path;
   std::vector<std::string> start{fixture_script(), "start", dir_};
   if (!options.imap_uidplus) start.push_back("--imap-without-uidplus");
+  if (!options.imap_qresync) start.push_back("--imap-without-qresync");
   if (options.server == Server::cyrus) start.push_back("--cyrus");
   if (!options.oauth2_jwt_key.empty()) start.insert(start.end(), {"--oauth2-jwt-key", options.oauth2_jwt_key});
   if (!options.oauth2_introspection.empty()) {

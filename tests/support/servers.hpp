@@ -27,6 +27,8 @@ class MailServers {
   struct Options {
     /// false: Dovecot announces no UIDPLUS (imap_capability), as older IMAP servers.
     bool imap_uidplus = true;
+    /// false: Dovecot announces neither CONDSTORE nor QRESYNC (RFC 7162).
+    bool imap_qresync = true;
     Server server = Server::dovecot;
     /// Dovecot's oauth2 passdb (tests/fixture/mailservers start --oauth2-*): a file holding
     /// the base64 HS256 key that signs the tests' JWTs (tests/fixture/mint_jwt), or an RFC 7662

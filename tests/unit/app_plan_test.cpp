@@ -206,3 +206,24 @@ TEST_CASE("plan: limit leaves large messages, fetchlimit stops the plan") {
   CHECK(uids(p.retrieve) == V{"a/10", "b/20"});
   CHECK(p.fetchlimit_hit);
 }
+
+TEST_CASE("settled_below: the lowest listed UID the store knows nothing about, else UIDNEXT") {
+  using clamfetch::app::settled_below;
+  Fixture f;
+  f.store->set_uidvalidity("INBOX", 7);
+  f.listing.sync.uidnext = 20;
+  f.add("10", 100);
+  f.add("11", 100);
+  f.add("12", 100);
+  REQUIRE(f.store->record("INBOX", "10", false, 100).ok());
+  REQUIRE(f.store->note_deferral("INBOX", "11", 100, kNow, "451").ok());
+  // 12: not delivered (skipped over a limit, flagged \Deleted by another client, a failure
+  // that left nothing behind): the next poll lists from it again.
+  CHECK(settled_below(f.listing, *f.store, "INBOX") == 12);
+  REQUIRE(f.store->record("INBOX", "12", false, 100).ok());
+  CHECK(settled_below(f.listing, *f.store, "INBOX") == 20);
+  f.listing.rejected.push_back("15");  // listed, unusable: left on the server, looked at again
+  CHECK(settled_below(f.listing, *f.store, "INBOX") == 15);
+  f.listing.without_uid = true;  // a message of unknown UID: nothing can be taken as done
+  CHECK(settled_below(f.listing, *f.store, "INBOX") == 1);
+}

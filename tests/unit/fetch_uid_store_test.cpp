@@ -482,3 +482,67 @@ TEST_CASE("the next attempt backs off from 5 minutes, doubling, to at most a day
   d.count = 4000000000u;
   CHECK(UidStore::next_attempt(d) == 100000 + 86400);
 }
+
+TEST_CASE("IMAP sync state survives save and reopen, and is dropped when the store changed under it") {
+  TempDir dir;
+  clamfetch::fetch::FolderSync sync{7, 12, 10, 99, 12};
+  {
+    UidStore store = open_store(dir.path);
+    store.set_uidvalidity("INBOX", 7);
+    for (const char* uid : {"3", "5", "11"}) REQUIRE(store.record("INBOX", uid, false, 100).ok());
+    store.set_sync("INBOX", sync);
+    REQUIRE(store.save().ok());
+  }
+  {
+    UidStore store = open_store(dir.path);
+    auto back = store.sync("INBOX");
+    REQUIRE(back.has_value());
+    CHECK(back->uidnext == 12);
+    CHECK(back->exists == 10);
+    CHECK(back->highestmodseq == 99);
+    CHECK(back->settled_below == 12);
+    CHECK_FALSE(store.sync("Other").has_value());
+    // One more delivery recorded after the state was written (a run killed before save):
+    // the state no longer describes the store, so the next poll lists the folder in full.
+    REQUIRE(store.record("INBOX", "12", false, 100).ok());
+  }
+  UidStore store = open_store(dir.path);
+  CHECK_FALSE(store.sync("INBOX").has_value());
+}
+
+TEST_CASE("a corrupt IMAP sync state is ignored, never taken for a store error") {
+  TempDir dir;
+  {
+    UidStore store = open_store(dir.path);
+    store.set_uidvalidity("INBOX", 7);
+    REQUIRE(store.record("INBOX", "3", false, 100).ok());
+    store.set_sync("INBOX", clamfetch::fetch::FolderSync{7, 4, 1, 0, 4});
+    REQUIRE(store.save().ok());
+  }
+  fs::path sync_file = store_file(dir.path).string() + ".sync";
+  REQUIRE(fs::exists(sync_file));
+  std::ofstream(sync_file) << "clamfetch-sync 1\nfolder INBOX 7 x\n";
+  UidStore store = open_store(dir.path);
+  CHECK_FALSE(store.sync("INBOX").has_value());
+  CHECK(store.delivered("INBOX", "3", 100));
+}
+
+TEST_CASE("unsettled lists UIDs with retry state or a pending delete, prune_gone drops vanished ones") {
+  TempDir dir;
+  UidStore store = open_store(dir.path);
+  store.set_uidvalidity("INBOX", 7);
+  REQUIRE(store.record("INBOX", "2", false, 100).ok());    // kept: settled
+  REQUIRE(store.record("INBOX", "4", true, 100).ok());     // delete pending
+  REQUIRE(store.note_deferral("INBOX", "6", 100, 1000, "MTA said 451").ok());
+  REQUIRE(store.record_known(refs("INBOX", {"8"})).ok());  // known: settled
+  REQUIRE(store.note_deferral("INBOX", "30", 100, 1000, "MTA said 451").ok());
+  CHECK(store.unsettled("INBOX", 20) == std::vector<uint32_t>{4, 6});
+  store.prune_gone("INBOX", {{3, 4}}, std::nullopt);
+  CHECK_FALSE(store.has_uid("INBOX", "4"));
+  CHECK(store.has_uid("INBOX", "2"));
+  store.prune_gone("INBOX", {}, std::vector<uint32_t>{2, 30});
+  CHECK(store.has_uid("INBOX", "2"));
+  CHECK(store.has_uid("INBOX", "30"));
+  CHECK_FALSE(store.has_uid("INBOX", "6"));
+  CHECK_FALSE(store.has_uid("INBOX", "8"));
+}
