@@ -340,6 +340,7 @@ MailServers::MailServers(Options options) {
   if (!options.oauth2_introspection.empty()) {
     start.insert(start.end(), {"--oauth2-introspection", options.oauth2_introspection});
   }
+  if (!options.oauth2_ca.empty()) start.insert(start.end(), {"--oauth2-ca", options.oauth2_ca});
   if (!options.oauth2_mechanisms.empty()) {
     start.insert(start.end(), {"--oauth2-mechanisms", options.oauth2_mechanisms});
   }

@@ -33,10 +33,11 @@ class MailServers {
     /// Dovecot's oauth2 passdb (tests/fixture/mailservers start --oauth2-*): a file holding
     /// the base64 HS256 key that signs the tests' JWTs (tests/fixture/mint_jwt), or an RFC 7662
     /// introspection URL of a real authorization server; empty: no OAuth2 logins.
-    std::string oauth2_jwt_key;
-    std::string oauth2_introspection;
+    std::string oauth2_jwt_key{};  // {}: GCC 12 warns of omitted members in designated initializers without one
+    std::string oauth2_introspection{};
+    std::string oauth2_ca{};  ///< the CA file Dovecot trusts for oauth2_introspection's HTTPS
     /// The OAuth2 mechanisms Dovecot offers ("xoauth2"); empty: OAUTHBEARER and XOAUTH2.
-    std::string oauth2_mechanisms;
+    std::string oauth2_mechanisms{};
   };
   /// Creates a fresh /tmp/cfXXXXXX, starts both servers there and reads DIR/env.
   /// Throws (after cleaning up) if they do not start.
