@@ -261,14 +261,15 @@ TEST_CASE("OAuth2 over POP3S, XOAUTH2 only: a long token goes in two steps, a fa
   CHECK(servers.remote_messages("pop3userid2").size() == 1);
   CHECK_FALSE(contains(servers.dovecot_log(), "user=<pop3userid2>"));
 
-  // A provider without a token source (oauth/ fills access_token in; until then there is
-  // none): exit 3 at login, one line.
+  // A provider nobody logged in to yet: exit 3 at login, one line naming the command that
+  // cures it; no token request leaves (no refresh token), the mail stays.
   user.write_rc(head(servers) + poll_of(servers, user, "pop3", "pop3userid2",
                                         "  [poll.user.oauth]\n  provider = \"google\"\n  client_id = \"c\"\n"));
   RunResult sourceless = user.clamfetch({});
   CHECK(sourceless.exit_code == 3);
-  CHECK(sourceless.err ==
-        "clamfetch: authentication failed for pop3userid2 at localhost: no token source for OAuth2\n");
+  CHECK(sourceless.err == "clamfetch: no OAuth2 refresh token for pop3userid2@localhost: run "
+                          "`clamfetch --oauth-login pop3userid2@localhost` once\n");
+  CHECK(servers.remote_messages("pop3userid2").size() == 1);
 }
 
 // The fetch layer's own guard behind the rc check: a scripted plaintext server (Dovecot on
