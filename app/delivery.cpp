@@ -18,10 +18,10 @@
 
 namespace clamfetch::app {
 
-void AccountRun::fail(Error e, bool fatal) {
+void AccountRun::fail(Error e) {
   std::lock_guard lock(mutex);
+  if (stops(e) >= Stops::account) stop = true;
   error = std::move(e);
-  if (fatal) stop = true;
 }
 
 bool AccountRun::stopped() {
@@ -550,9 +550,10 @@ void Handler::handle(Job& job) {
     std::lock_guard store_lock(store_mutex(acct.store));
     auto recorded = acct.store->record(job.ref.folder, job.ref.uid, !acct.user->keep, job.ref.size);
     if (!recorded) {
+      // No further delivery of this account could be recorded either: the account stops.
       r.acknowledge = false;
-      r.error = recorded.error();
-      acct.fail(recorded.error(), true);
+      r.error = with_scope(recorded.error(), Scope::account);
+      acct.fail(*r.error);
     }
     kill_point(KillPoint::after_record);
   } else if (!r.accepted_now.empty()) {
@@ -560,8 +561,8 @@ void Handler::handle(Job& job) {
     std::lock_guard store_lock(store_mutex(acct.store));
     if (auto noted = acct.store->record_accepted(job.ref.folder, job.ref.uid, job.ref.size, r.accepted_now);
         !noted) {
-      r.error = noted.error();
-      acct.fail(noted.error(), true);
+      r.error = with_scope(noted.error(), Scope::account);
+      acct.fail(*r.error);
     }
   }
   if (in_gate_) {

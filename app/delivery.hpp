@@ -42,8 +42,9 @@ struct AccountRun {
   /// most one message per account. Scanning runs outside it, in parallel.
   std::mutex handover;
 
-  void fail(Error e, bool fatal);
-  /// True once a fatal failure stopped the account.
+  /// Notes the failure; one that stops the account (stops(e) >= Stops::account) ends its poll.
+  void fail(Error e);
+  /// True once a failure stopped the account.
   bool stopped();
   /// Blocks until every message submitted for this account is finished.
   void wait_idle();

@@ -85,7 +85,8 @@ AccountOutcome AccountPoll::run(bool check_only, fetch::Session* kept) {
   AccountOutcome out;
   auto store = fetch::UidStore::open(state_dir_, account_key(poll_, user_));
   if (!store) {
-    out.error = store.error();
+    // Without its store nothing of this account can be recorded; the others have their own.
+    out.error = with_scope(store.error(), Scope::account);
     return out;
   }
   // global.run_timeout bounds all of this poll's talk with the server: a server trickling
@@ -107,7 +108,7 @@ AccountOutcome AccountPoll::run(bool check_only, fetch::Session* kept) {
     auto done = folder(session, *store, name, check_only, out);
     if (!done) {
       out.error = done.error();
-      if (done.error().scope != Scope::mailbox) break;
+      if (stops(done.error()) >= Stops::account) break;
     }
   }
   // QUIT / EXPUNGE commits the deletions; if it fails they did not happen, and the UID store
@@ -128,7 +129,7 @@ AccountOutcome AccountPoll::run(bool check_only, fetch::Session* kept) {
   // -c only looks: a saved UIDVALIDITY or prune would make the real first run no first run.
   if (check_only) return out;
   kill_point(KillPoint::before_save);
-  if (auto saved = store->save(); !saved) out.error = saved.error();
+  if (auto saved = store->save(); !saved) out.error = with_scope(saved.error(), Scope::account);
   return out;
 }
 
@@ -193,7 +194,7 @@ Status AccountPoll::transfer(fetch::Session& session, AccountRun& run, const Pla
     }
     if (!data) {
       log_.error(name_ + ": message " + ref.uid + " not retrieved: " + data.error().text);
-      run.fail(data.error(), false);
+      run.fail(data.error());
       return true;
     }
     Job job{&run, ref, make_message(poll_, user_, ref, std::move(*data), session.peer_address()), index, plan.retrieve.size()};
@@ -217,14 +218,15 @@ Status AccountPoll::transfer(fetch::Session& session, AccountRun& run, const Pla
   return retrieved;
 }
 
+// fetchmail's codes: 0 mail handed on (-c: mail waiting), 1 none, else the error's code.
 int account_exit_code(const AccountOutcome& out, bool check_only) {
   if (check_only) {
     if (out.waiting > 0) return 0;
-    return out.error ? exit_code(out.error->kind) : 1;
+    return out.error ? exit_code(*out.error) : 1;
   }
-  if (out.fetchlimit_hit && !out.error) return 13;
+  if (out.fetchlimit_hit && !out.error) return exit_code(Kind::fetchlimit);
   if (out.retrieved > 0) return 0;
-  return out.error ? exit_code(out.error->kind) : 1;
+  return out.error ? exit_code(*out.error) : 1;
 }
 
 }  // namespace
@@ -290,11 +292,13 @@ int Poller::poll_once(const PollOptions& options) {
   DeliveryPool pool(config_, scanner_.get(), allowlist_, quarantine_directory(config_, state_dir_), log_,
                     scan_guard_.get());
   std::atomic<std::size_t> next{0};
+  std::atomic<bool> run_stopped{false};
   auto worker = [&] {
-    for (std::size_t i = next++; i < tasks.size(); i = next++) {
+    for (std::size_t i = next++; i < tasks.size() && !run_stopped; i = next++) {
       AccountPoll account(*tasks[i].poll, *tasks[i].user, state_dir_, &pool, log_, config_);
       auto out = account.run(options.check_only);
       if (out.error) log_.error(out.error->text);
+      if (out.error && stops(*out.error) == Stops::run) run_stopped = true;
       tasks[i].code = account_exit_code(out, options.check_only);
     }
   };

@@ -26,6 +26,23 @@ int exit_code(Kind kind) {
   return 23;
 }
 
+int exit_code(const Error& error) { return exit_code(error.kind); }
+
+Stops stops(const Error& error) {
+  switch (error.scope) {
+    case Scope::message: return Stops::message;
+    case Scope::mailbox: return Stops::folder;
+    case Scope::account: return Stops::account;
+    case Scope::run: return Stops::run;
+  }
+  return Stops::run;
+}
+
+Error with_scope(Error error, Scope scope) {
+  error.scope = scope;
+  return error;
+}
+
 const char* kind_name(Kind kind) {
   switch (kind) {
     case Kind::connect: return "connect";

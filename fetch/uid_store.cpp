@@ -410,8 +410,9 @@ Status UidStore::append(const std::string& lines) {
 }
 
 namespace {
+// Scope::account: a record that fails stops the account (nothing more could be recorded).
 Error malformed_uid() {
-  return make_error(Kind::internal, Scope::message, "refusing to record malformed UID");
+  return make_error(Kind::internal, Scope::account, "refusing to record malformed UID");
 }
 }  // namespace
 
