@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/handover.hpp"
 #include "app/scan_guard.hpp"
 #include "app/work_queue.hpp"
 #include "core/log.hpp"
@@ -23,28 +24,25 @@
 
 namespace clamfetch::app {
 
-/// Per-account state of one poll, shared between the account's thread and the workers.
+/// Per-account state of one folder's poll, shared between the account's thread and the
+/// workers: what is in flight, what was handed on, the last failure. The invariant's state
+/// (UID store, hand-over lock, what may be acknowledged) is the ledger's (handover.hpp).
 struct AccountRun {
   const rc::Poll* poll = nullptr;
   const rc::User* user = nullptr;
   std::string name;                 ///< "user@server"
-  fetch::UidStore* store = nullptr;
+  AccountLedger* ledger = nullptr;
 
   std::mutex mutex;
   std::condition_variable idle;
   std::size_t in_flight = 0;
-  std::vector<fetch::MessageRef> handled;   ///< may leave the server (delete or mark seen)
   unsigned retrieved = 0;                   ///< handed on: delivered, diverted or dropped
   std::optional<Error> error;               ///< the last failure
   bool stop = false;                        ///< a failure that must end the account's poll
-  /// Held from handing a message to the MTA until its UID is recorded: at any moment at most
-  /// one message of the account is delivered but not yet recorded, so a kill duplicates at
-  /// most one message per account. Scanning runs outside it, in parallel.
-  std::mutex handover;
 
   /// Notes the failure; one that stops the account (stops(e) >= Stops::account) ends its poll.
   void fail(Error e);
-  /// True once a failure stopped the account.
+  /// True once a failure stopped the account (or its ledger: a record failed).
   bool stopped();
   /// Blocks until every message submitted for this account is finished.
   void wait_idle();

@@ -55,8 +55,8 @@ std::time_t modified(const std::string& path) {
 class AccountPoll {
  public:
   AccountPoll(const rc::Poll& poll, const rc::User& user, const std::string& state_dir,
-              DeliveryPool* pool, Log& log, const rc::Config& config)
-      : poll_(poll), user_(user), state_dir_(state_dir), pool_(pool), log_(log),
+              DeliveryPool* pool, Log& log, const rc::Config& config, HandoverGate* gate)
+      : poll_(poll), user_(user), state_dir_(state_dir), pool_(pool), log_(log), gate_(gate),
         name_(account_name(poll, user)),
         run_timeout_(static_cast<int>(config.global.run_timeout_seconds)),  // rc: at most 7 days
         config_changed_(modified(config.path)) {}
@@ -75,6 +75,7 @@ class AccountPoll {
   const std::string& state_dir_;
   DeliveryPool* pool_;
   Log& log_;
+  HandoverGate* gate_;  ///< the watchdog's (null: none)
   std::string name_;
   std::vector<fetch::MessageRef> removed_;  // DELE / \Deleted accepted in this session
   int run_timeout_;  ///< global.run_timeout, seconds
@@ -173,11 +174,12 @@ Status AccountPoll::folder(fetch::Session& session, fetch::UidStore& store, cons
   log_.info(std::to_string(plan.retrieve.size()) + " message" + (plan.retrieve.size() == 1 ? "" : "s") +
             " for " + user_.username + " at " + poll_.server + " (" + std::to_string(plan.bytes) +
             " octets).");
+  AccountLedger ledger(store, user_.keep, gate_, &kill_point_probe());
   AccountRun run;
   run.poll = &poll_;
   run.user = &user_;
   run.name = name_;
-  run.store = &store;
+  run.ledger = &ledger;
   auto moved = transfer(session, run, plan);
   out.retrieved += run.retrieved;
   if (run.error) out.error = run.error;
@@ -207,11 +209,13 @@ Status AccountPoll::transfer(fetch::Session& session, AccountRun& run, const Pla
   // A broken session cannot acknowledge; the UID store's pending deletes finish the job
   // on the next run.
   if (!retrieved) return retrieved;
-  if (!run.handled.empty()) {
+  // Only what the hand-overs recorded may leave the server (handover.hpp).
+  std::vector<fetch::MessageRef> handled = run.ledger->acknowledgeable();
+  if (!handled.empty()) {
     bool remove = !user_.keep;
     if (remove || poll_.protocol == rc::Protocol::imap) {
-      if (auto acked = session.acknowledge(run.handled, remove); !acked) return acked.error();
-      if (remove) removed_.insert(removed_.end(), run.handled.begin(), run.handled.end());
+      if (auto acked = session.acknowledge(handled, remove); !acked) return acked.error();
+      if (remove) removed_.insert(removed_.end(), handled.begin(), handled.end());
       kill_point(KillPoint::after_acknowledge);
     }
   }
@@ -250,6 +254,8 @@ Poller::Poller(const rc::Config& config, std::string state_dir, Log& log)
 
 Poller::~Poller() = default;
 
+HandoverGate* Poller::handover_gate() { return scan_guard_ ? &scan_guard_->handovers() : nullptr; }
+
 void Poller::expire_quarantine() {
   Quarantine quarantine(quarantine_directory(config_, state_dir_));
   auto removed = quarantine.expire(config_.scan.quarantine_keep_seconds, std::time(nullptr));
@@ -278,7 +284,7 @@ std::vector<std::pair<const rc::Poll*, const rc::User*>> Poller::accounts(const 
 int Poller::poll_account(const rc::Poll& poll, const rc::User& user, fetch::Session* session) {
   DeliveryPool pool(config_, scanner_.get(), allowlist_, quarantine_directory(config_, state_dir_), log_,
                     scan_guard_.get());
-  AccountPoll account(poll, user, state_dir_, &pool, log_, config_);
+  AccountPoll account(poll, user, state_dir_, &pool, log_, config_, handover_gate());
   auto out = account.run(false, session);
   if (out.error) log_.error(out.error->text);
   return account_exit_code(out, false);
@@ -295,7 +301,8 @@ int Poller::poll_once(const PollOptions& options) {
   std::atomic<bool> run_stopped{false};
   auto worker = [&] {
     for (std::size_t i = next++; i < tasks.size() && !run_stopped; i = next++) {
-      AccountPoll account(*tasks[i].poll, *tasks[i].user, state_dir_, &pool, log_, config_);
+      AccountPoll account(*tasks[i].poll, *tasks[i].user, state_dir_, &pool, log_, config_,
+                          handover_gate());
       auto out = account.run(options.check_only);
       if (out.error) log_.error(out.error->text);
       if (out.error && stops(*out.error) == Stops::run) run_stopped = true;

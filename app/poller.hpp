@@ -49,6 +49,8 @@ class Poller {
  private:
   /// Entries older than scan.quarantine_keep leave at the start of each poll, logged.
   void expire_quarantine();
+  /// The watchdog's gate on hand-overs to the MTA (null: no watchdog).
+  HandoverGate* handover_gate();
 
   const rc::Config& config_;
   std::string state_dir_;

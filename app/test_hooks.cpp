@@ -51,4 +51,13 @@ void kill_point(KillPoint point) {
   if (visits.fetch_add(1) + 1 == p.nth) ::kill(::getpid(), SIGKILL);
 }
 
+HandoverProbe& kill_point_probe() {
+  struct KillProbe final : HandoverProbe {
+    void after_2xx() override { kill_point(KillPoint::after_2xx); }
+    void after_record() override { kill_point(KillPoint::after_record); }
+  };
+  static KillProbe probe;
+  return probe;
+}
+
 }  // namespace clamfetch::app

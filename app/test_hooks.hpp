@@ -11,6 +11,8 @@
 // Unset (production) it costs one getenv() per process and then one relaxed atomic load per
 // call; a malformed value is ignored.
 
+#include "app/handover.hpp"
+
 namespace clamfetch::app {
 
 enum class KillPoint { after_2xx, after_record, after_acknowledge, before_save };
@@ -18,5 +20,8 @@ enum class KillPoint { after_2xx, after_record, after_acknowledge, before_save }
 /// Raises SIGKILL (never returns) when CLAMFETCH_TEST_KILL_AT names `point` and this is its
 /// n-th visit; otherwise does nothing. Thread-safe, never blocks.
 void kill_point(KillPoint point);
+
+/// A hand-over probe that calls kill_point(after_2xx) and kill_point(after_record).
+HandoverProbe& kill_point_probe();
 
 }  // namespace clamfetch::app
