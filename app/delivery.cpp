@@ -82,9 +82,9 @@ std::string guard_label(const Job& job) {
 class Handler {
  public:
   Handler(const rc::Config& config, scan::Scanner* scanner, const scan::Allowlist& allowlist,
-          const std::string& quarantine_dir, Log& log, ScanGuard* guard)
+          const std::string& quarantine_dir, Log& log, const TransportFactory& transports, ScanGuard* guard)
       : config_(config), scanner_(scanner), allowlist_(allowlist), log_(log), host_(host_name()),
-        quarantine_(quarantine_dir), guard_(guard) {}
+        make_transport_(transports), quarantine_(quarantine_dir), guard_(guard) {}
   ~Handler() {
     for (auto& [name, transport] : transports_) transport->close();
   }
@@ -117,6 +117,7 @@ class Handler {
   const scan::Allowlist& allowlist_;
   Log& log_;
   std::string host_;
+  const TransportFactory& make_transport_;
   std::map<std::string, std::unique_ptr<deliver::Transport>> transports_;
   Handover* handover_ = nullptr;  // the job's hand-over (the transports' gate), during dispatch
   Quarantine quarantine_;
@@ -169,7 +170,7 @@ std::string Handler::scanned_by() const {
 deliver::Outcome Handler::send(const rc::User& user, const deliver::Envelope& env,
                                std::span<const std::string_view> parts) {
   auto& transport = transports_[user.smtphost.text];
-  if (!transport) transport = deliver::make_transport(deliver_settings(user.smtphost, user, host_), log_);
+  if (!transport) transport = make_transport_(user, host_, log_);
   // Only the message's own hand-over decides whether the final "." may go (handover.hpp);
   // notices sent outside one (the deferral notice) pass.
   transport->set_end_of_data_gate(handover_);
@@ -550,9 +551,10 @@ void Handler::handle(Job& job) {
 }  // namespace
 
 DeliveryPool::DeliveryPool(const rc::Config& config, scan::Scanner* scanner,
-                           const scan::Allowlist& allowlist, std::string quarantine_dir, Log& log, ScanGuard* guard)
+                           const scan::Allowlist& allowlist, std::string quarantine_dir, Log& log,
+                           TransportFactory transports, ScanGuard* guard)
     : config_(config), scanner_(scanner), allowlist_(allowlist), quarantine_dir_(std::move(quarantine_dir)), log_(log),
-      guard_(guard),
+      transports_(std::move(transports)), guard_(guard),
       queue_(2 * config.global.smtp_sessions + 2, 256u << 20) {
   unsigned n = config.global.smtp_sessions == 0 ? 1 : config.global.smtp_sessions;
   for (unsigned i = 0; i < n; ++i) workers_.emplace_back([this] { work(); });
@@ -573,7 +575,7 @@ void DeliveryPool::submit(Job job) {
 }
 
 void DeliveryPool::work() {
-  Handler handler(config_, scanner_, allowlist_, quarantine_dir_, log_, guard_);
+  Handler handler(config_, scanner_, allowlist_, quarantine_dir_, log_, transports_, guard_);
   while (auto job = queue_.pop()) {
     handler.handle(*job);
     auto& acct = *job->account;

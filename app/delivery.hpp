@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "app/handover.hpp"
+#include "app/ports.hpp"
 #include "app/scan_guard.hpp"
 #include "app/work_queue.hpp"
 #include "core/log.hpp"
@@ -58,11 +59,12 @@ struct Job {
 
 class DeliveryPool {
  public:
-  /// `scanner` may be null when scanning is disabled. `guard` (poison-message protection of
-  /// in-process scans; may be null: unguarded) must outlive the pool. Starts
-  /// global.smtp_sessions workers.
+  /// `scanner` may be null when scanning is disabled. Each worker opens its MTA connections
+  /// through `transports`. `guard` (poison-message protection of in-process scans; may be
+  /// null: unguarded) must outlive the pool. Starts global.smtp_sessions workers.
   DeliveryPool(const rc::Config& config, scan::Scanner* scanner, const scan::Allowlist& allowlist,
-               std::string quarantine_dir, Log& log, ScanGuard* guard = nullptr);
+               std::string quarantine_dir, Log& log, TransportFactory transports,
+               ScanGuard* guard = nullptr);
   /// Finishes queued jobs, closes MTA connections, joins the workers.
   ~DeliveryPool();
   DeliveryPool(const DeliveryPool&) = delete;
@@ -79,6 +81,7 @@ class DeliveryPool {
   const scan::Allowlist& allowlist_;
   std::string quarantine_dir_;
   Log& log_;
+  TransportFactory transports_;
   ScanGuard* guard_;
   WorkQueue<Job> queue_;
   std::vector<std::thread> workers_;

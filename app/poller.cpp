@@ -54,12 +54,22 @@ std::time_t modified(const std::string& path) {
 
 class AccountPoll {
  public:
-  AccountPoll(const rc::Poll& poll, const rc::User& user, const std::string& state_dir,
-              DeliveryPool* pool, Log& log, const rc::Config& config, HandoverGate* gate)
-      : poll_(poll), user_(user), state_dir_(state_dir), pool_(pool), log_(log), gate_(gate),
+  /// What every account's poll shares: the poller's state and seams.
+  struct Context {
+    const rc::Config& config;
+    const std::string& state_dir;
+    Log& log;
+    const SessionFactory& sessions;
+    DeliveryPool* pool;
+    HandoverGate* gate;    ///< the watchdog's (null: none)
+    HandoverProbe* probe;  ///< null: none
+  };
+  AccountPoll(const rc::Poll& poll, const rc::User& user, const Context& context)
+      : poll_(poll), user_(user), state_dir_(context.state_dir), pool_(context.pool), log_(context.log),
+        gate_(context.gate), probe_(context.probe), sessions_(context.sessions),
         name_(account_name(poll, user)),
-        run_timeout_(static_cast<int>(config.global.run_timeout_seconds)),  // rc: at most 7 days
-        config_changed_(modified(config.path)) {}
+        run_timeout_(static_cast<int>(context.config.global.run_timeout_seconds)),  // rc: at most 7 days
+        config_changed_(modified(context.config.path)) {}
 
   /// With `kept` null: connect, poll, disconnect. Else poll over that open session and leave
   /// it open (IMAP IDLE); its deletions are committed by its next idle() or close().
@@ -75,7 +85,9 @@ class AccountPoll {
   const std::string& state_dir_;
   DeliveryPool* pool_;
   Log& log_;
-  HandoverGate* gate_;  ///< the watchdog's (null: none)
+  HandoverGate* gate_;
+  HandoverProbe* probe_;
+  const SessionFactory& sessions_;
   std::string name_;
   std::vector<fetch::MessageRef> removed_;  // DELE / \Deleted accepted in this session
   int run_timeout_;  ///< global.run_timeout, seconds
@@ -95,7 +107,7 @@ AccountOutcome AccountPoll::run(bool check_only, fetch::Session* kept) {
   Deadline run_deadline = Deadline::after(run_timeout_);
   std::unique_ptr<fetch::Session> own;
   if (kept == nullptr) {
-    own = fetch::make_session(fetch_settings(poll_, user_), log_);
+    own = sessions_(poll_, user_, log_);
     own->set_run_deadline(run_deadline);
     if (auto opened = own->open(); !opened) {
       out.error = opened.error();
@@ -174,7 +186,7 @@ Status AccountPoll::folder(fetch::Session& session, fetch::UidStore& store, cons
   log_.info(std::to_string(plan.retrieve.size()) + " message" + (plan.retrieve.size() == 1 ? "" : "s") +
             " for " + user_.username + " at " + poll_.server + " (" + std::to_string(plan.bytes) +
             " octets).");
-  AccountLedger ledger(store, user_.keep, gate_, &kill_point_probe());
+  AccountLedger ledger(store, user_.keep, gate_, probe_);
   AccountRun run;
   run.poll = &poll_;
   run.user = &user_;
@@ -235,9 +247,14 @@ int account_exit_code(const AccountOutcome& out, bool check_only) {
 
 }  // namespace
 
-Poller::Poller(const rc::Config& config, std::string state_dir, Log& log)
-    : config_(config), state_dir_(std::move(state_dir)), log_(log) {
-  if (config_.scan.enabled) scanner_ = scan::make_scanner(scan_settings(config_.scan, state_dir_), log_);
+Poller::Poller(const rc::Config& config, std::string state_dir, Log& log, Ports ports)
+    : config_(config), state_dir_(std::move(state_dir)), log_(log), ports_(std::move(ports)),
+      probe_(&kill_point_probe()) {
+  Ports real = real_ports(config_, state_dir_);
+  if (!ports_.session) ports_.session = real.session;
+  if (!ports_.scanner) ports_.scanner = real.scanner;
+  if (!ports_.transport) ports_.transport = real.transport;
+  if (config_.scan.enabled) scanner_ = ports_.scanner(log_);
   // libclamav runs in our process: what a crash left behind is read before anything is scanned.
   if (config_.scan.enabled && config_.scan.clamd.empty()) {
     if (auto guard = ScanGuard::open(state_dir_, log_); guard) scan_guard_ = std::move(*guard);
@@ -283,8 +300,8 @@ std::vector<std::pair<const rc::Poll*, const rc::User*>> Poller::accounts(const 
 
 int Poller::poll_account(const rc::Poll& poll, const rc::User& user, fetch::Session* session) {
   DeliveryPool pool(config_, scanner_.get(), allowlist_, quarantine_directory(config_, state_dir_), log_,
-                    scan_guard_.get());
-  AccountPoll account(poll, user, state_dir_, &pool, log_, config_, handover_gate());
+                    ports_.transport, scan_guard_.get());
+  AccountPoll account(poll, user, {config_, state_dir_, log_, ports_.session, &pool, handover_gate(), probe_});
   auto out = account.run(false, session);
   if (out.error) log_.error(out.error->text);
   return account_exit_code(out, false);
@@ -296,13 +313,13 @@ int Poller::poll_once(const PollOptions& options) {
   for (const auto& [poll, user] : accounts(options)) tasks.push_back({poll, user});
   expire_quarantine();
   DeliveryPool pool(config_, scanner_.get(), allowlist_, quarantine_directory(config_, state_dir_), log_,
-                    scan_guard_.get());
+                    ports_.transport, scan_guard_.get());
+  AccountPoll::Context context{config_, state_dir_, log_, ports_.session, &pool, handover_gate(), probe_};
   std::atomic<std::size_t> next{0};
   std::atomic<bool> run_stopped{false};
   auto worker = [&] {
     for (std::size_t i = next++; i < tasks.size() && !run_stopped; i = next++) {
-      AccountPoll account(*tasks[i].poll, *tasks[i].user, state_dir_, &pool, log_, config_,
-                          handover_gate());
+      AccountPoll account(*tasks[i].poll, *tasks[i].user, context);
       auto out = account.run(options.check_only);
       if (out.error) log_.error(out.error->text);
       if (out.error && stops(*out.error) == Stops::run) run_stopped = true;

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "app/handover.hpp"
+#include "app/ports.hpp"
 #include "app/scan_guard.hpp"
 #include "core/log.hpp"
 #include "fetch/fetch.hpp"
@@ -26,7 +28,9 @@ class Poller {
  public:
   /// The scanner (unless scanning is disabled) is created here but loads its signatures only
   /// when the first message needs scanning; it is kept across polls (daemon mode).
-  Poller(const rc::Config& config, std::string state_dir, Log& log);
+  /// `ports`: where sessions, the scanner and MTA connections come from; a factory left
+  /// empty is the real one (real_ports()).
+  Poller(const rc::Config& config, std::string state_dir, Log& log, Ports ports = {});
   ~Poller();
 
   /// One poll of every selected account. Returns fetchmail's exit code: 0 if any account
@@ -43,6 +47,10 @@ class Poller {
   /// poll_account for other accounts. Returns the account's exit code (as poll_once).
   int poll_account(const rc::Poll& poll, const rc::User& user, fetch::Session* session = nullptr);
 
+  /// Where every hand-over reports its steps (fault injection, tests); null: nowhere. Set
+  /// before polling; must outlive the poller.
+  void set_handover_probe(HandoverProbe* probe) { probe_ = probe; }
+
   /// The scanner, for --version and tests; null when scanning is disabled.
   scan::Scanner* scanner() { return scanner_.get(); }
 
@@ -55,6 +63,8 @@ class Poller {
   const rc::Config& config_;
   std::string state_dir_;
   Log& log_;
+  Ports ports_;
+  HandoverProbe* probe_;
   std::unique_ptr<scan::Scanner> scanner_;
   /// Poison-message protection of in-process scans (null: clamd, scanning off, or its files
   /// could not be used — then scans run unguarded, logged).
