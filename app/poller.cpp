@@ -15,7 +15,6 @@
 #include "app/plan.hpp"
 #include "app/quarantine.hpp"
 #include "app/settings.hpp"
-#include "app/test_hooks.hpp"
 #include "core/headers.hpp"
 #include "fetch/fetch.hpp"
 
@@ -62,7 +61,7 @@ class AccountPoll {
     const SessionFactory& sessions;
     DeliveryPool* pool;
     HandoverGate* gate;    ///< the watchdog's (null: none)
-    HandoverProbe* probe;  ///< null: none
+    PipelineProbe* probe;  ///< null: none
   };
   AccountPoll(const rc::Poll& poll, const rc::User& user, const Context& context)
       : poll_(poll), user_(user), state_dir_(context.state_dir), pool_(context.pool), log_(context.log),
@@ -86,7 +85,7 @@ class AccountPoll {
   DeliveryPool* pool_;
   Log& log_;
   HandoverGate* gate_;
-  HandoverProbe* probe_;
+  PipelineProbe* probe_;
   const SessionFactory& sessions_;
   std::string name_;
   std::vector<fetch::MessageRef> removed_;  // DELE / \Deleted accepted in this session
@@ -141,7 +140,7 @@ AccountOutcome AccountPoll::run(bool check_only, fetch::Session* kept) {
   if (kept != nullptr) kept->set_run_deadline(Deadline());  // IDLE waits on its own terms
   // -c only looks: a saved UIDVALIDITY or prune would make the real first run no first run.
   if (check_only) return out;
-  kill_point(KillPoint::before_save);
+  if (probe_ != nullptr) probe_->before_save();
   if (auto saved = store->save(); !saved) out.error = with_scope(saved.error(), Scope::account);
   return out;
 }
@@ -228,7 +227,7 @@ Status AccountPoll::transfer(fetch::Session& session, AccountRun& run, const Pla
     if (remove || poll_.protocol == rc::Protocol::imap) {
       if (auto acked = session.acknowledge(handled, remove); !acked) return acked.error();
       if (remove) removed_.insert(removed_.end(), handled.begin(), handled.end());
-      kill_point(KillPoint::after_acknowledge);
+      if (probe_ != nullptr) probe_->after_acknowledge();
     }
   }
   return retrieved;
@@ -249,12 +248,15 @@ int account_exit_code(const AccountOutcome& out, bool check_only) {
 
 Poller::Poller(const rc::Config& config, std::string state_dir, Log& log, Ports ports)
     : config_(config), state_dir_(std::move(state_dir)), log_(log), ports_(std::move(ports)),
-      probe_(&kill_point_probe()) {
+      probe_(test_seams().probe) {
   Ports real = real_ports(config_, state_dir_);
   if (!ports_.session) ports_.session = real.session;
   if (!ports_.scanner) ports_.scanner = real.scanner;
   if (!ports_.transport) ports_.transport = real.transport;
   if (config_.scan.enabled) scanner_ = ports_.scanner(log_);
+  if (scanner_ && test_seams().wrap_scanner) {
+    scanner_ = test_seams().wrap_scanner(std::move(scanner_), config_.scan.clamd.empty());
+  }
   // libclamav runs in our process: what a crash left behind is read before anything is scanned.
   if (config_.scan.enabled && config_.scan.clamd.empty()) {
     if (auto guard = ScanGuard::open(state_dir_, log_); guard) scan_guard_ = std::move(*guard);

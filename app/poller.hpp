@@ -11,6 +11,7 @@
 #include "app/handover.hpp"
 #include "app/ports.hpp"
 #include "app/scan_guard.hpp"
+#include "app/test_seams.hpp"
 #include "core/log.hpp"
 #include "fetch/fetch.hpp"
 #include "rc/rc.hpp"
@@ -47,9 +48,9 @@ class Poller {
   /// poll_account for other accounts. Returns the account's exit code (as poll_once).
   int poll_account(const rc::Poll& poll, const rc::User& user, fetch::Session* session = nullptr);
 
-  /// Where every hand-over reports its steps (fault injection, tests); null: nowhere. Set
-  /// before polling; must outlive the poller.
-  void set_handover_probe(HandoverProbe* probe) { probe_ = probe; }
+  /// Where each message's steps are reported (tests); null: nowhere. Defaults to the installed
+  /// test seams' probe (test_seams.hpp). Set before polling; must outlive the poller.
+  void set_probe(PipelineProbe* probe) { probe_ = probe; }
 
   /// The scanner, for --version and tests; null when scanning is disabled.
   scan::Scanner* scanner() { return scanner_.get(); }
@@ -64,7 +65,7 @@ class Poller {
   std::string state_dir_;
   Log& log_;
   Ports ports_;
-  HandoverProbe* probe_;
+  PipelineProbe* probe_;
   std::unique_ptr<scan::Scanner> scanner_;
   /// Poison-message protection of in-process scans (null: clamd, scanning off, or its files
   /// could not be used — then scans run unguarded, logged).

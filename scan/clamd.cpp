@@ -83,7 +83,6 @@ class ClamdScanner final : public Scanner {
   ClamdScanner(const Settings& settings, Log& log) : settings_(settings), log_(log) {}
 
   Verdict scan(std::string_view message) override {
-    abort_if_poison(message);
     if (message.size() > settings_.max_file_size) {
       return oversize_verdict(message.size(), settings_.max_file_size);
     }

@@ -24,6 +24,7 @@
 #include "app/poller.hpp"
 #include "app/ports.hpp"
 #include "app/settings.hpp"
+#include "app/test_seams.hpp"
 
 namespace fs = std::filesystem;
 using namespace clamfetch;
@@ -184,7 +185,7 @@ struct Pipeline {
   }
   int poll() {
     app::Poller poller(config, state.path, log, ports());
-    if (probe != nullptr) poller.set_handover_probe(probe);
+    poller.set_probe(probe);
     return poller.poll_once({});
   }
   fetch::UidStore store() {
@@ -197,12 +198,12 @@ struct Pipeline {
   Log log;
   FakeServer server;
   FakeMta mta;
-  app::HandoverProbe* probe = nullptr;
+  app::PipelineProbe* probe = nullptr;
 };
 
 // Counts the hand-over's steps and checks, at each, that the server was told to forget
 // nothing yet (acknowledging waits for every hand-over of the folder). Runs on the worker.
-struct StepProbe final : app::HandoverProbe {
+struct StepProbe final : app::PipelineProbe {
   explicit StepProbe(FakeServer& s) : server(s) {}
   void after_2xx() override { step(); }
   void after_record() override { step(); }
