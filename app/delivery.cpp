@@ -69,7 +69,7 @@ const char* kVersion = CLAMFETCH_VERSION;
 
 // The message as the scan guard knows it: account, folder, UID.
 std::string guard_id(const Job& job) {
-  return scan_identity(account_key(*job.account->poll, *job.account->user), job.ref.folder, job.ref.uid);
+  return scan::scan_identity(account_key(*job.account->poll, *job.account->user), job.ref.folder, job.ref.uid);
 }
 
 // The message as a person reads it, for the watchdog's log line.
@@ -82,7 +82,7 @@ std::string guard_label(const Job& job) {
 class Handler {
  public:
   Handler(const rc::Config& config, scan::Scanner* scanner, const scan::Allowlist& allowlist,
-          const std::string& quarantine_dir, Log& log, const TransportFactory& transports, ScanGuard* guard)
+          const std::string& quarantine_dir, Log& log, const TransportFactory& transports, scan::ScanGuard* guard)
       : config_(config), scanner_(scanner), allowlist_(allowlist), log_(log), host_(host_name()),
         make_transport_(transports), quarantine_(quarantine_dir), guard_(guard) {}
   ~Handler() {
@@ -121,7 +121,7 @@ class Handler {
   std::map<std::string, std::unique_ptr<deliver::Transport>> transports_;
   Handover* handover_ = nullptr;  // the job's hand-over (the transports' gate), during dispatch
   Quarantine quarantine_;
-  ScanGuard* guard_;
+  scan::ScanGuard* guard_;
 };
 
 Verdict Handler::scan(const Job& job) {
@@ -143,10 +143,10 @@ Verdict Handler::scan(const Job& job) {
 // the scanner or hung it in an earlier run is not scanned again but fails, so on_fail decides
 // and the rest flows.
 Verdict Handler::guarded_scan(const Job& job, const std::string& id) {
-  if (auto standing = guard_->standing(id); standing != ScanGuard::Standing::fine) {
+  if (auto standing = guard_->standing(id); standing != scan::ScanGuard::Standing::fine) {
     Verdict v;
     v.status = Verdict::Status::error;
-    v.reason = standing == ScanGuard::Standing::hung
+    v.reason = standing == scan::ScanGuard::Standing::hung
                    ? "scan hung on this message in an earlier run"
                    : "scanner crashed on this message in an earlier run";
     return v;
@@ -552,7 +552,7 @@ void Handler::handle(Job& job) {
 
 DeliveryPool::DeliveryPool(const rc::Config& config, scan::Scanner* scanner,
                            const scan::Allowlist& allowlist, std::string quarantine_dir, Log& log,
-                           TransportFactory transports, ScanGuard* guard)
+                           TransportFactory transports, scan::ScanGuard* guard)
     : config_(config), scanner_(scanner), allowlist_(allowlist), quarantine_dir_(std::move(quarantine_dir)), log_(log),
       transports_(std::move(transports)), guard_(guard),
       queue_(2 * config.global.smtp_sessions + 2, 256u << 20) {

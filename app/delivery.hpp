@@ -15,13 +15,13 @@
 
 #include "app/handover.hpp"
 #include "app/ports.hpp"
-#include "app/scan_guard.hpp"
 #include "app/work_queue.hpp"
 #include "core/log.hpp"
 #include "core/message.hpp"
 #include "fetch/fetch.hpp"
 #include "rc/rc.hpp"
 #include "scan/scan.hpp"
+#include "scan/scan_guard.hpp"
 
 namespace clamfetch::app {
 
@@ -64,7 +64,7 @@ class DeliveryPool {
   /// null: unguarded) must outlive the pool. Starts global.smtp_sessions workers.
   DeliveryPool(const rc::Config& config, scan::Scanner* scanner, const scan::Allowlist& allowlist,
                std::string quarantine_dir, Log& log, TransportFactory transports,
-               ScanGuard* guard = nullptr);
+               scan::ScanGuard* guard = nullptr);
   /// Finishes queued jobs, closes MTA connections, joins the workers.
   ~DeliveryPool();
   DeliveryPool(const DeliveryPool&) = delete;
@@ -82,7 +82,7 @@ class DeliveryPool {
   std::string quarantine_dir_;
   Log& log_;
   TransportFactory transports_;
-  ScanGuard* guard_;
+  scan::ScanGuard* guard_;
   WorkQueue<Job> queue_;
   std::vector<std::thread> workers_;
 };

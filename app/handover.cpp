@@ -101,4 +101,26 @@ bool Handover::finish() {
   return recorded;
 }
 
+bool HandoverGate::enter() {
+  std::lock_guard lock(mutex_);
+  if (closed_) return false;
+  ++in_progress_;
+  return true;
+}
+
+void HandoverGate::leave() {
+  std::lock_guard lock(mutex_);
+  if (in_progress_ > 0 && --in_progress_ == 0) done_.notify_all();
+}
+
+void HandoverGate::close() {
+  std::lock_guard lock(mutex_);
+  closed_ = true;
+}
+
+bool HandoverGate::drain(std::chrono::milliseconds limit) {
+  std::unique_lock lock(mutex_);
+  return done_.wait_for(lock, limit, [&] { return in_progress_ == 0; });
+}
+
 }  // namespace clamfetch::app

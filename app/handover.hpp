@@ -13,16 +13,38 @@
 // and AccountLedger::acknowledgeable() is the only list the poller acknowledges. Nothing else
 // in app/ touches the UID store's delivery records, the account's hand-over lock or the gate.
 
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <vector>
 
-#include "app/scan_watchdog.hpp"
 #include "core/error.hpp"
 #include "deliver/deliver.hpp"
 #include "fetch/fetch.hpp"
 
 namespace clamfetch::app {
+
+/// Counts hand-overs to the MTA in progress (from right before the end of DATA until the UID
+/// record) and can stop new ones, so that a process about to end lets the MTA's 2xx it is
+/// waiting for reach the UID store first. Thread-safe.
+class HandoverGate {
+ public:
+  /// True: a hand-over may start, counted until leave(). False once closed (abandon it).
+  bool enter();
+  /// Ends a hand-over that enter() admitted.
+  void leave();
+  /// From now on enter() returns false. Never blocks beyond a short lock.
+  void close();
+  /// Waits until no admitted hand-over is left, or `limit` passed. True when none is left.
+  bool drain(std::chrono::milliseconds limit);
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable done_;
+  unsigned in_progress_ = 0;
+  bool closed_ = false;
+};
 
 /// Where a hand-over reports its steps, for the fault-injection trials (kill at an exact
 /// point). Production runs without one. Called on the delivering thread.

@@ -259,10 +259,12 @@ Poller::Poller(const rc::Config& config, std::string state_dir, Log& log, Ports 
   }
   // libclamav runs in our process: what a crash left behind is read before anything is scanned.
   if (config_.scan.enabled && config_.scan.clamd.empty()) {
-    if (auto guard = ScanGuard::open(state_dir_, log_); guard) scan_guard_ = std::move(*guard);
+    if (auto guard = scan::ScanGuard::open(state_dir_, log_); guard) scan_guard_ = std::move(*guard);
     else log_.error(guard.error().text + " (scanning without poison-message protection)");
     // A scan that hangs instead of crashing ends the run (exit 23) and is blamed the same way.
-    if (scan_guard_) scan_guard_->watch_hangs(std::chrono::seconds(config_.scan.scan_timeout_seconds));
+    if (scan_guard_) {
+      scan_guard_->watch_hangs(std::chrono::seconds(config_.scan.scan_timeout_seconds), [this] { end_handovers(); });
+    }
   }
   if (auto list = scan::Allowlist::parse(config_.scan.allowlist, config_.path); list) allowlist_ = *list;
   if (!config_.scan.allowlist_file.empty()) {
@@ -273,7 +275,19 @@ Poller::Poller(const rc::Config& config, std::string state_dir, Log& log, Ports 
 
 Poller::~Poller() = default;
 
-HandoverGate* Poller::handover_gate() { return scan_guard_ ? &scan_guard_->handovers() : nullptr; }
+HandoverGate* Poller::handover_gate() { return scan_guard_ ? &handovers_ : nullptr; }
+
+// A hung scan is ending the process: nothing new reaches the end of DATA from now on, and the
+// deliveries past it get a few seconds to be recorded, so that ending duplicates nothing (and
+// acknowledges nothing: that needs a finished poll). An MTA answers the end of DATA in well
+// under a second when it is healthy.
+void Poller::end_handovers() {
+  handovers_.close();
+  if (!handovers_.drain(std::chrono::seconds(5))) {
+    log_.warning("a delivery was still waiting for the MTA's reply: if the MTA took it, that "
+                 "message may be delivered again by the next run");
+  }
+}
 
 void Poller::expire_quarantine() {
   Quarantine quarantine(quarantine_directory(config_, state_dir_));

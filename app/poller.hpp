@@ -10,12 +10,12 @@
 
 #include "app/handover.hpp"
 #include "app/ports.hpp"
-#include "app/scan_guard.hpp"
 #include "app/test_seams.hpp"
 #include "core/log.hpp"
 #include "fetch/fetch.hpp"
 #include "rc/rc.hpp"
 #include "scan/scan.hpp"
+#include "scan/scan_guard.hpp"
 
 namespace clamfetch::app {
 
@@ -52,14 +52,13 @@ class Poller {
   /// test seams' probe (test_seams.hpp). Set before polling; must outlive the poller.
   void set_probe(PipelineProbe* probe) { probe_ = probe; }
 
-  /// The scanner, for --version and tests; null when scanning is disabled.
-  scan::Scanner* scanner() { return scanner_.get(); }
-
  private:
   /// Entries older than scan.quarantine_keep leave at the start of each poll, logged.
   void expire_quarantine();
   /// The watchdog's gate on hand-overs to the MTA (null: no watchdog).
   HandoverGate* handover_gate();
+  /// The scan guard's on_hang: closes the gate, waits a few seconds for the hand-overs past it.
+  void end_handovers();
 
   const rc::Config& config_;
   std::string state_dir_;
@@ -67,9 +66,12 @@ class Poller {
   Ports ports_;
   PipelineProbe* probe_;
   std::unique_ptr<scan::Scanner> scanner_;
+  /// Hand-overs to the MTA in progress; closed when a hung scan ends the process. Declared
+  /// before the guard, so the guard's watchdog thread (on_hang) stops before it goes.
+  HandoverGate handovers_;
   /// Poison-message protection of in-process scans (null: clamd, scanning off, or its files
   /// could not be used — then scans run unguarded, logged).
-  std::unique_ptr<ScanGuard> scan_guard_;
+  std::unique_ptr<scan::ScanGuard> scan_guard_;
   scan::Allowlist allowlist_;
 };
 

@@ -21,6 +21,7 @@ using clamfetch::app::AccountLedger;
 using clamfetch::app::Handover;
 using clamfetch::app::HandoverGate;
 using clamfetch::fetch::MessageRef;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -137,4 +138,24 @@ TEST_CASE("one message of an account at a time between the end of DATA and the r
   other.join();
   CHECK(second_passed);
   CHECK(ledger.acknowledgeable().size() == 2);
+}
+
+TEST_CASE("the hand-over gate: closed, it admits nothing and drains what is in progress", "[app][handover]") {
+  HandoverGate gate;
+  CHECK(gate.drain(0ms));
+  REQUIRE(gate.enter());
+  REQUIRE(gate.enter());
+  gate.leave();
+  gate.close();
+  CHECK_FALSE(gate.enter());
+  // One hand-over still in progress: drain waits for it, up to its limit.
+  auto start = std::chrono::steady_clock::now();
+  CHECK_FALSE(gate.drain(200ms));
+  CHECK(std::chrono::steady_clock::now() - start >= 200ms);
+  std::thread recorder([&] {
+    std::this_thread::sleep_for(100ms);
+    gate.leave();
+  });
+  CHECK(gate.drain(5s));
+  recorder.join();
 }
