@@ -43,27 +43,4 @@ Error with_scope(Error error, Scope scope) {
   return error;
 }
 
-const char* kind_name(Kind kind) {
-  switch (kind) {
-    case Kind::connect: return "connect";
-    case Kind::tls: return "tls";
-    case Kind::auth: return "auth";
-    case Kind::protocol: return "protocol";
-    case Kind::config: return "config";
-    case Kind::permissions: return "permissions";
-    case Kind::server: return "server";
-    case Kind::timeout: return "timeout";
-    case Kind::locked: return "locked";
-    case Kind::lock_busy: return "lock_busy";
-    case Kind::mta: return "mta";
-    case Kind::dns: return "dns";
-    case Kind::fetchlimit: return "fetchlimit";
-    case Kind::server_busy: return "server_busy";
-    case Kind::scan: return "scan";
-    case Kind::state: return "state";
-    case Kind::internal: return "internal";
-  }
-  return "internal";
-}
-
 }  // namespace clamfetch

@@ -61,8 +61,6 @@ Error with_scope(Error error, Scope scope);
 int exit_code(Kind kind);
 /// fetchmail's exit code for an error: the only way a poll turns a failure into a code.
 int exit_code(const Error& error);
-/// Short lower-case name of a kind, for key=value log lines ("connect", "mta", ...).
-const char* kind_name(Kind kind);
 
 inline Error make_error(Kind kind, Scope scope, std::string text) {
   return Error{scope, kind, std::move(text)};
