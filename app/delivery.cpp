@@ -2,7 +2,6 @@
 #include "app/delivery.hpp"
 
 #include <algorithm>
-#include <cstdint>
 #include <ctime>
 #include <map>
 #include <span>
@@ -11,22 +10,24 @@
 #include "app/route.hpp"
 #include "app/quarantine.hpp"
 #include "app/settings.hpp"
-#include "app/test_hooks.hpp"
 #include "app/virus_action.hpp"
 #include "core/headers.hpp"
 #include "deliver/deliver.hpp"
 
 namespace clamfetch::app {
 
-void AccountRun::fail(Error e, bool fatal) {
+void AccountRun::fail(Error e) {
   std::lock_guard lock(mutex);
+  if (stops(e) >= Stops::account) stop = true;
   error = std::move(e);
-  if (fatal) stop = true;
 }
 
 bool AccountRun::stopped() {
-  std::lock_guard lock(mutex);
-  return stop;
+  {
+    std::lock_guard lock(mutex);
+    if (stop) return true;
+  }
+  return ledger != nullptr && ledger->stopped();
 }
 
 void AccountRun::wait_idle() {
@@ -66,17 +67,9 @@ Result left_on_server(Error error, deliver::Reply reply = {}) {
 
 const char* kVersion = CLAMFETCH_VERSION;
 
-// The lock serialising record() on one UID store: a fixed set of mutexes picked by the
-// store's address, so accounts polled in parallel rarely share one and AccountRun keeps its
-// layout.
-std::mutex& store_mutex(const fetch::UidStore* store) {
-  static std::mutex stripes[16];
-  return stripes[(reinterpret_cast<std::uintptr_t>(store) / alignof(fetch::UidStore)) % 16];
-}
-
 // The message as the scan guard knows it: account, folder, UID.
 std::string guard_id(const Job& job) {
-  return scan_identity(account_key(*job.account->poll, *job.account->user), job.ref.folder, job.ref.uid);
+  return scan::scan_identity(account_key(*job.account->poll, *job.account->user), job.ref.folder, job.ref.uid);
 }
 
 // The message as a person reads it, for the watchdog's log line.
@@ -89,9 +82,9 @@ std::string guard_label(const Job& job) {
 class Handler {
  public:
   Handler(const rc::Config& config, scan::Scanner* scanner, const scan::Allowlist& allowlist,
-          const std::string& quarantine_dir, Log& log, ScanGuard* guard)
+          const std::string& quarantine_dir, Log& log, const TransportFactory& transports, scan::ScanGuard* guard)
       : config_(config), scanner_(scanner), allowlist_(allowlist), log_(log), host_(host_name()),
-        quarantine_(quarantine_dir), guard_(guard) {}
+        make_transport_(transports), quarantine_(quarantine_dir), guard_(guard) {}
   ~Handler() {
     for (auto& [name, transport] : transports_) transport->close();
   }
@@ -110,6 +103,7 @@ class Handler {
   clamfetch::Result<deliver::Outcome> notify_postmaster(const Job& job, deliver::RefusalFacts& facts);
   Status quarantine_refused(const Job& job, deliver::RefusalFacts& facts);
   void defer_with_backoff(const Job& job, const Verdict& verdict, const Result& r);
+  void conclude(Handover& handover, Result& r, AccountRun& acct);
   deliver::Outcome send(const rc::User& user, const deliver::Envelope& env, std::string_view data) {
     return send(user, env, std::span<const std::string_view>(&data, 1));
   }
@@ -123,12 +117,11 @@ class Handler {
   const scan::Allowlist& allowlist_;
   Log& log_;
   std::string host_;
+  const TransportFactory& make_transport_;
   std::map<std::string, std::unique_ptr<deliver::Transport>> transports_;
-  std::unique_lock<std::mutex>* handover_ = nullptr;  // the job's account lock, during handle()
-  AccountRun* current_ = nullptr;                     // the job's account, during handle()
-  bool in_gate_ = false;  // admitted by the guard's HandoverGate, until the UID is recorded
+  Handover* handover_ = nullptr;  // the job's hand-over (the transports' gate), during dispatch
   Quarantine quarantine_;
-  ScanGuard* guard_;
+  scan::ScanGuard* guard_;
 };
 
 Verdict Handler::scan(const Job& job) {
@@ -150,10 +143,10 @@ Verdict Handler::scan(const Job& job) {
 // the scanner or hung it in an earlier run is not scanned again but fails, so on_fail decides
 // and the rest flows.
 Verdict Handler::guarded_scan(const Job& job, const std::string& id) {
-  if (auto standing = guard_->standing(id); standing != ScanGuard::Standing::fine) {
+  if (auto standing = guard_->standing(id); standing != scan::ScanGuard::Standing::fine) {
     Verdict v;
     v.status = Verdict::Status::error;
-    v.reason = standing == ScanGuard::Standing::hung
+    v.reason = standing == scan::ScanGuard::Standing::hung
                    ? "scan hung on this message in an earlier run"
                    : "scanner crashed on this message in an earlier run";
     return v;
@@ -177,32 +170,20 @@ std::string Handler::scanned_by() const {
 deliver::Outcome Handler::send(const rc::User& user, const deliver::Envelope& env,
                                std::span<const std::string_view> parts) {
   auto& transport = transports_[user.smtphost.text];
-  if (!transport) transport = deliver::make_transport(deliver_settings(user.smtphost, user, host_), log_);
-  transport->set_before_end_of_data([this] {
-    if (handover_ == nullptr) return true;
-    if (!handover_->owns_lock()) handover_->lock();
-    // A hung scan is ending the process: nothing new may reach the MTA, since its 2xx might
-    // not be recorded in time (the message stays on the server).
-    if (guard_ != nullptr && !in_gate_) {
-      if (!guard_->handovers().enter()) return false;
-      in_gate_ = true;
-    }
-    // The account's UID store failed meanwhile: this delivery could not be recorded, so it
-    // is abandoned before the MTA can take it (the message stays on the server).
-    return current_ == nullptr || !current_->stopped();
-  });
-  return transport->send(env, parts);
+  if (!transport) transport = make_transport_(user, host_, log_);
+  // Only the message's own hand-over decides whether the final "." may go (handover.hpp);
+  // notices sent outside one (the deferral notice) pass.
+  transport->set_end_of_data_gate(handover_);
+  auto outcome = transport->send(env, parts);
+  transport->set_end_of_data_gate(nullptr);
+  return outcome;
 }
 
 // The account's recipients that do not have the message yet: an earlier poll may have
 // delivered it to some while others answered 4xx (recorded in the UID store).
 std::vector<std::string> Handler::remaining_recipients(const Job& job) {
   const auto& all = job.message.recipients;
-  std::vector<std::string> had;
-  {
-    std::lock_guard store_lock(store_mutex(job.account->store));
-    had = job.account->store->accepted(job.ref.folder, job.ref.uid);
-  }
+  std::vector<std::string> had = job.account->ledger->accepted(job.ref);
   if (had.empty()) return all;
   std::vector<std::string> out;
   for (const auto& r : all) {
@@ -448,10 +429,7 @@ void Handler::defer_with_backoff(const Job& job, const Verdict& verdict, const R
   auto& acct = *job.account;
   std::time_t now = std::time(nullptr);
   std::string reason = r.error ? r.error->text : describe(verdict);
-  auto noted = [&] {
-    std::lock_guard store_lock(store_mutex(acct.store));
-    return acct.store->note_deferral(job.ref.folder, job.ref.uid, job.ref.size, now, reason);
-  }();
+  auto noted = acct.ledger->note_deferral(job.ref, now, reason);
   if (!noted) {
     log_.error(acct.name + ": " + noted.error().text);
     return;
@@ -482,8 +460,7 @@ void Handler::defer_with_backoff(const Job& job, const Verdict& verdict, const R
                " was not accepted: " + reply_text(sent.reply));
     return;
   }
-  std::lock_guard store_lock(store_mutex(acct.store));
-  if (auto marked = acct.store->mark_notified(job.ref.folder, job.ref.uid); !marked) {
+  if (auto marked = acct.ledger->mark_notified(job.ref); !marked) {
     log_.error(acct.name + ": " + marked.error().text);
   }
 }
@@ -527,54 +504,43 @@ Result Handler::dispatch(const Job& job, const Verdict& verdict) {
   return r;
 }
 
+// The hand-over's end: the UID recorded when the message was handed on (or who has it when
+// only some recipients took it); it may be acknowledged only if that record was made.
+void Handler::conclude(Handover& handover, Result& r, AccountRun& acct) {
+  if (r.acknowledge) {
+    if (auto recorded = handover.handed_on(); !recorded) {
+      r.error = recorded.error();
+      acct.fail(recorded.error());
+    }
+  } else if (!r.accepted_now.empty()) {
+    // Some recipients have it, others are retried: the retry must not give them a second copy.
+    if (auto noted = handover.partly_accepted(r.accepted_now); !noted) {
+      r.error = noted.error();
+      acct.fail(noted.error());
+    }
+  }
+  r.acknowledge = handover.finish();
+}
+
 void Handler::handle(Job& job) {
   auto& acct = *job.account;
   // A stopped account (its UID store cannot be written) hands nothing more to the MTA, since
   // no more deliveries could be recorded: the message stays on the server.
   if (acct.stopped()) return;
   Verdict verdict = scan(job);
-  // From the end of DATA to the UID record, one message of the account at a time: a kill
-  // then leaves at most one delivered-but-unrecorded message (one duplicate) per account,
-  // while the transfers themselves still overlap. The transport takes the lock right before
-  // it writes the final "." (see Handler::send).
-  std::unique_lock handover(acct.handover, std::defer_lock);
+  // From the end of DATA to the UID record, one message of the account at a time (the
+  // transport asks the hand-over right before it writes the final "."), while the transfers
+  // themselves still overlap.
+  Handover handover(*acct.ledger, job.ref);
   handover_ = &handover;
-  current_ = &acct;
   Result r = dispatch(job, verdict);
   handover_ = nullptr;
-  current_ = nullptr;
-  if (r.acknowledge) {
-    kill_point(KillPoint::after_2xx);
-    // Durably note the hand-over before the server may forget the message. Workers of one
-    // account record concurrently, and UidStore is not thread-safe.
-    std::lock_guard store_lock(store_mutex(acct.store));
-    auto recorded = acct.store->record(job.ref.folder, job.ref.uid, !acct.user->keep, job.ref.size);
-    if (!recorded) {
-      r.acknowledge = false;
-      r.error = recorded.error();
-      acct.fail(recorded.error(), true);
-    }
-    kill_point(KillPoint::after_record);
-  } else if (!r.accepted_now.empty()) {
-    // Some recipients have it, others are retried: the retry must not give them a second copy.
-    std::lock_guard store_lock(store_mutex(acct.store));
-    if (auto noted = acct.store->record_accepted(job.ref.folder, job.ref.uid, job.ref.size, r.accepted_now);
-        !noted) {
-      r.error = noted.error();
-      acct.fail(noted.error(), true);
-    }
-  }
-  if (in_gate_) {
-    guard_->handovers().leave();
-    in_gate_ = false;
-  }
-  if (handover.owns_lock()) handover.unlock();
+  conclude(handover, r, acct);
   if (r.acknowledge && guard_ != nullptr) guard_->forget(guard_id(job));
   log_outcome(job, verdict, r);
   if (!r.acknowledge && r.backoff && !acct.stopped()) defer_with_backoff(job, verdict, r);
   std::lock_guard lock(acct.mutex);
   if (r.acknowledge) {
-    acct.handled.push_back(job.ref);
     ++acct.retrieved;
   } else if (r.error && !acct.stop) {
     // Once the account is stopped its error (the state failure) is what the run reports.
@@ -585,9 +551,10 @@ void Handler::handle(Job& job) {
 }  // namespace
 
 DeliveryPool::DeliveryPool(const rc::Config& config, scan::Scanner* scanner,
-                           const scan::Allowlist& allowlist, std::string quarantine_dir, Log& log, ScanGuard* guard)
+                           const scan::Allowlist& allowlist, std::string quarantine_dir, Log& log,
+                           TransportFactory transports, scan::ScanGuard* guard)
     : config_(config), scanner_(scanner), allowlist_(allowlist), quarantine_dir_(std::move(quarantine_dir)), log_(log),
-      guard_(guard),
+      transports_(std::move(transports)), guard_(guard),
       queue_(2 * config.global.smtp_sessions + 2, 256u << 20) {
   unsigned n = config.global.smtp_sessions == 0 ? 1 : config.global.smtp_sessions;
   for (unsigned i = 0; i < n; ++i) workers_.emplace_back([this] { work(); });
@@ -608,7 +575,7 @@ void DeliveryPool::submit(Job job) {
 }
 
 void DeliveryPool::work() {
-  Handler handler(config_, scanner_, allowlist_, quarantine_dir_, log_, guard_);
+  Handler handler(config_, scanner_, allowlist_, quarantine_dir_, log_, transports_, guard_);
   while (auto job = queue_.pop()) {
     handler.handle(*job);
     auto& acct = *job->account;

@@ -13,37 +13,37 @@
 #include <thread>
 #include <vector>
 
-#include "app/scan_guard.hpp"
+#include "app/handover.hpp"
+#include "app/ports.hpp"
 #include "app/work_queue.hpp"
 #include "core/log.hpp"
 #include "core/message.hpp"
 #include "fetch/fetch.hpp"
 #include "rc/rc.hpp"
 #include "scan/scan.hpp"
+#include "scan/scan_guard.hpp"
 
 namespace clamfetch::app {
 
-/// Per-account state of one poll, shared between the account's thread and the workers.
+/// Per-account state of one folder's poll, shared between the account's thread and the
+/// workers: what is in flight, what was handed on, the last failure. The invariant's state
+/// (UID store, hand-over lock, what may be acknowledged) is the ledger's (handover.hpp).
 struct AccountRun {
   const rc::Poll* poll = nullptr;
   const rc::User* user = nullptr;
   std::string name;                 ///< "user@server"
-  fetch::UidStore* store = nullptr;
+  AccountLedger* ledger = nullptr;
 
   std::mutex mutex;
   std::condition_variable idle;
   std::size_t in_flight = 0;
-  std::vector<fetch::MessageRef> handled;   ///< may leave the server (delete or mark seen)
   unsigned retrieved = 0;                   ///< handed on: delivered, diverted or dropped
   std::optional<Error> error;               ///< the last failure
   bool stop = false;                        ///< a failure that must end the account's poll
-  /// Held from handing a message to the MTA until its UID is recorded: at any moment at most
-  /// one message of the account is delivered but not yet recorded, so a kill duplicates at
-  /// most one message per account. Scanning runs outside it, in parallel.
-  std::mutex handover;
 
-  void fail(Error e, bool fatal);
-  /// True once a fatal failure stopped the account.
+  /// Notes the failure; one that stops the account (stops(e) >= Stops::account) ends its poll.
+  void fail(Error e);
+  /// True once a failure stopped the account (or its ledger: a record failed).
   bool stopped();
   /// Blocks until every message submitted for this account is finished.
   void wait_idle();
@@ -59,11 +59,12 @@ struct Job {
 
 class DeliveryPool {
  public:
-  /// `scanner` may be null when scanning is disabled. `guard` (poison-message protection of
-  /// in-process scans; may be null: unguarded) must outlive the pool. Starts
-  /// global.smtp_sessions workers.
+  /// `scanner` may be null when scanning is disabled. Each worker opens its MTA connections
+  /// through `transports`. `guard` (poison-message protection of in-process scans; may be
+  /// null: unguarded) must outlive the pool. Starts global.smtp_sessions workers.
   DeliveryPool(const rc::Config& config, scan::Scanner* scanner, const scan::Allowlist& allowlist,
-               std::string quarantine_dir, Log& log, ScanGuard* guard = nullptr);
+               std::string quarantine_dir, Log& log, TransportFactory transports,
+               scan::ScanGuard* guard = nullptr);
   /// Finishes queued jobs, closes MTA connections, joins the workers.
   ~DeliveryPool();
   DeliveryPool(const DeliveryPool&) = delete;
@@ -80,7 +81,8 @@ class DeliveryPool {
   const scan::Allowlist& allowlist_;
   std::string quarantine_dir_;
   Log& log_;
-  ScanGuard* guard_;
+  TransportFactory transports_;
+  scan::ScanGuard* guard_;
   WorkQueue<Job> queue_;
   std::vector<std::thread> workers_;
 };

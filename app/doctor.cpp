@@ -3,6 +3,7 @@
 // verdict line with, for a warning or a failure, the setting to change.
 
 #include "app/doctor.hpp"
+#include "core/text.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -41,21 +42,6 @@ const char* health_name(Health h) {
     case Health::fail: return "FAIL";
   }
   return "?";
-}
-
-std::string base64(const std::string& in) {
-  static const char* table = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (std::size_t i = 0; i < in.size(); i += 3) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    if (i + 2 < in.size()) v |= static_cast<unsigned char>(in[i + 2]);
-    out += table[(v >> 18) & 63];
-    out += table[(v >> 12) & 63];
-    out += i + 1 < in.size() ? table[(v >> 6) & 63] : '=';
-    out += i + 2 < in.size() ? table[v & 63] : '=';
-  }
-  return out;
 }
 
 }  // namespace

@@ -22,6 +22,10 @@
 #include "core/log.hpp"
 #include "rc/rc.hpp"
 
+#ifdef CLAMFETCH_FAULT_INJECTION
+#include "tests/hooks/fault_injection.hpp"
+#endif
+
 using namespace clamfetch;
 using namespace clamfetch::app;
 
@@ -84,6 +88,10 @@ int main(int argc, char** argv) {
   // /proc/PID/mem (non-dumpable processes' /proc files belong to root). Kept for the whole
   // run: a daemon holds its passwords all along. Cost: no core files for post-mortems.
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#ifdef CLAMFETCH_FAULT_INJECTION
+  // Test build only: the kill trials' and poison-message trials' switches, read once here.
+  testing::install_fault_injection_from_environment();
+#endif
   // A write to a peer that went away must be an error, not the end of the process.
   signal(SIGPIPE, SIG_IGN);
 

@@ -15,7 +15,6 @@
 #include "app/plan.hpp"
 #include "app/quarantine.hpp"
 #include "app/settings.hpp"
-#include "app/test_hooks.hpp"
 #include "core/headers.hpp"
 #include "fetch/fetch.hpp"
 
@@ -54,12 +53,22 @@ std::time_t modified(const std::string& path) {
 
 class AccountPoll {
  public:
-  AccountPoll(const rc::Poll& poll, const rc::User& user, const std::string& state_dir,
-              DeliveryPool* pool, Log& log, const rc::Config& config)
-      : poll_(poll), user_(user), state_dir_(state_dir), pool_(pool), log_(log),
+  /// What every account's poll shares: the poller's state and seams.
+  struct Context {
+    const rc::Config& config;
+    const std::string& state_dir;
+    Log& log;
+    const SessionFactory& sessions;
+    DeliveryPool* pool;
+    HandoverGate* gate;    ///< the watchdog's (null: none)
+    PipelineProbe* probe;  ///< null: none
+  };
+  AccountPoll(const rc::Poll& poll, const rc::User& user, const Context& context)
+      : poll_(poll), user_(user), state_dir_(context.state_dir), pool_(context.pool), log_(context.log),
+        gate_(context.gate), probe_(context.probe), sessions_(context.sessions),
         name_(account_name(poll, user)),
-        run_timeout_(static_cast<int>(config.global.run_timeout_seconds)),  // rc: at most 7 days
-        config_changed_(modified(config.path)) {}
+        run_timeout_(static_cast<int>(context.config.global.run_timeout_seconds)),  // rc: at most 7 days
+        config_changed_(modified(context.config.path)) {}
 
   /// With `kept` null: connect, poll, disconnect. Else poll over that open session and leave
   /// it open (IMAP IDLE); its deletions are committed by its next idle() or close().
@@ -75,6 +84,9 @@ class AccountPoll {
   const std::string& state_dir_;
   DeliveryPool* pool_;
   Log& log_;
+  HandoverGate* gate_;
+  PipelineProbe* probe_;
+  const SessionFactory& sessions_;
   std::string name_;
   std::vector<fetch::MessageRef> removed_;  // DELE / \Deleted accepted in this session
   int run_timeout_;  ///< global.run_timeout, seconds
@@ -85,7 +97,8 @@ AccountOutcome AccountPoll::run(bool check_only, fetch::Session* kept) {
   AccountOutcome out;
   auto store = fetch::UidStore::open(state_dir_, account_key(poll_, user_));
   if (!store) {
-    out.error = store.error();
+    // Without its store nothing of this account can be recorded; the others have their own.
+    out.error = with_scope(store.error(), Scope::account);
     return out;
   }
   // global.run_timeout bounds all of this poll's talk with the server: a server trickling
@@ -93,7 +106,7 @@ AccountOutcome AccountPoll::run(bool check_only, fetch::Session* kept) {
   Deadline run_deadline = Deadline::after(run_timeout_);
   std::unique_ptr<fetch::Session> own;
   if (kept == nullptr) {
-    own = fetch::make_session(fetch_settings(poll_, user_), log_);
+    own = sessions_(poll_, user_, log_);
     own->set_run_deadline(run_deadline);
     if (auto opened = own->open(); !opened) {
       out.error = opened.error();
@@ -107,7 +120,7 @@ AccountOutcome AccountPoll::run(bool check_only, fetch::Session* kept) {
     auto done = folder(session, *store, name, check_only, out);
     if (!done) {
       out.error = done.error();
-      if (done.error().scope != Scope::mailbox) break;
+      if (stops(done.error()) >= Stops::account) break;
     }
   }
   // QUIT / EXPUNGE commits the deletions; if it fails they did not happen, and the UID store
@@ -127,8 +140,8 @@ AccountOutcome AccountPoll::run(bool check_only, fetch::Session* kept) {
   if (kept != nullptr) kept->set_run_deadline(Deadline());  // IDLE waits on its own terms
   // -c only looks: a saved UIDVALIDITY or prune would make the real first run no first run.
   if (check_only) return out;
-  kill_point(KillPoint::before_save);
-  if (auto saved = store->save(); !saved) out.error = saved.error();
+  if (probe_ != nullptr) probe_->before_save();
+  if (auto saved = store->save(); !saved) out.error = with_scope(saved.error(), Scope::account);
   return out;
 }
 
@@ -187,11 +200,12 @@ Status AccountPoll::folder(fetch::Session& session, fetch::UidStore& store, cons
   log_.info(std::to_string(plan.retrieve.size()) + " message" + (plan.retrieve.size() == 1 ? "" : "s") +
             " for " + user_.username + " at " + poll_.server + " (" + std::to_string(plan.bytes) +
             " octets).");
+  AccountLedger ledger(store, user_.keep, gate_, probe_);
   AccountRun run;
   run.poll = &poll_;
   run.user = &user_;
   run.name = name_;
-  run.store = &store;
+  run.ledger = &ledger;
   auto moved = transfer(session, run, plan);
   note_sync();
   out.retrieved += run.retrieved;
@@ -209,7 +223,7 @@ Status AccountPoll::transfer(fetch::Session& session, AccountRun& run, const Pla
     }
     if (!data) {
       log_.error(name_ + ": message " + ref.uid + " not retrieved: " + data.error().text);
-      run.fail(data.error(), false);
+      run.fail(data.error());
       return true;
     }
     Job job{&run, ref, make_message(poll_, user_, ref, std::move(*data), session.peer_address()), index, plan.retrieve.size()};
@@ -222,38 +236,51 @@ Status AccountPoll::transfer(fetch::Session& session, AccountRun& run, const Pla
   // A broken session cannot acknowledge; the UID store's pending deletes finish the job
   // on the next run.
   if (!retrieved) return retrieved;
-  if (!run.handled.empty()) {
+  // Only what the hand-overs recorded may leave the server (handover.hpp).
+  std::vector<fetch::MessageRef> handled = run.ledger->acknowledgeable();
+  if (!handled.empty()) {
     bool remove = !user_.keep;
     if (remove || poll_.protocol == rc::Protocol::imap) {
-      if (auto acked = session.acknowledge(run.handled, remove); !acked) return acked.error();
-      if (remove) removed_.insert(removed_.end(), run.handled.begin(), run.handled.end());
-      kill_point(KillPoint::after_acknowledge);
+      if (auto acked = session.acknowledge(handled, remove); !acked) return acked.error();
+      if (remove) removed_.insert(removed_.end(), handled.begin(), handled.end());
+      if (probe_ != nullptr) probe_->after_acknowledge();
     }
   }
   return retrieved;
 }
 
+// fetchmail's codes: 0 mail handed on (-c: mail waiting), 1 none, else the error's code.
 int account_exit_code(const AccountOutcome& out, bool check_only) {
   if (check_only) {
     if (out.waiting > 0) return 0;
-    return out.error ? exit_code(out.error->kind) : 1;
+    return out.error ? exit_code(*out.error) : 1;
   }
-  if (out.fetchlimit_hit && !out.error) return 13;
+  if (out.fetchlimit_hit && !out.error) return exit_code(Kind::fetchlimit);
   if (out.retrieved > 0) return 0;
-  return out.error ? exit_code(out.error->kind) : 1;
+  return out.error ? exit_code(*out.error) : 1;
 }
 
 }  // namespace
 
-Poller::Poller(const rc::Config& config, std::string state_dir, Log& log)
-    : config_(config), state_dir_(std::move(state_dir)), log_(log) {
-  if (config_.scan.enabled) scanner_ = scan::make_scanner(scan_settings(config_.scan, state_dir_), log_);
+Poller::Poller(const rc::Config& config, std::string state_dir, Log& log, Ports ports)
+    : config_(config), state_dir_(std::move(state_dir)), log_(log), ports_(std::move(ports)),
+      probe_(test_seams().probe) {
+  Ports real = real_ports(config_, state_dir_);
+  if (!ports_.session) ports_.session = real.session;
+  if (!ports_.scanner) ports_.scanner = real.scanner;
+  if (!ports_.transport) ports_.transport = real.transport;
+  if (config_.scan.enabled) scanner_ = ports_.scanner(log_);
+  if (scanner_ && test_seams().wrap_scanner) {
+    scanner_ = test_seams().wrap_scanner(std::move(scanner_), config_.scan.clamd.empty());
+  }
   // libclamav runs in our process: what a crash left behind is read before anything is scanned.
   if (config_.scan.enabled && (config_.scan.clamd.empty() || config_.scan.engine == rc::Engine::libclamav)) {
-    if (auto guard = ScanGuard::open(state_dir_, log_); guard) scan_guard_ = std::move(*guard);
+    if (auto guard = scan::ScanGuard::open(state_dir_, log_); guard) scan_guard_ = std::move(*guard);
     else log_.error(guard.error().text + " (scanning without poison-message protection)");
     // A scan that hangs instead of crashing ends the run (exit 23) and is blamed the same way.
-    if (scan_guard_) scan_guard_->watch_hangs(std::chrono::seconds(config_.scan.scan_timeout_seconds));
+    if (scan_guard_) {
+      scan_guard_->watch_hangs(std::chrono::seconds(config_.scan.scan_timeout_seconds), [this] { end_handovers(); });
+    }
   }
   if (auto list = scan::Allowlist::parse(config_.scan.allowlist, config_.path); list) allowlist_ = *list;
   if (!config_.scan.allowlist_file.empty()) {
@@ -263,6 +290,20 @@ Poller::Poller(const rc::Config& config, std::string state_dir, Log& log)
 }
 
 Poller::~Poller() = default;
+
+HandoverGate* Poller::handover_gate() { return scan_guard_ ? &handovers_ : nullptr; }
+
+// A hung scan is ending the process: nothing new reaches the end of DATA from now on, and the
+// deliveries past it get a few seconds to be recorded, so that ending duplicates nothing (and
+// acknowledges nothing: that needs a finished poll). An MTA answers the end of DATA in well
+// under a second when it is healthy.
+void Poller::end_handovers() {
+  handovers_.close();
+  if (!handovers_.drain(std::chrono::seconds(5))) {
+    log_.warning("a delivery was still waiting for the MTA's reply: if the MTA took it, that "
+                 "message may be delivered again by the next run");
+  }
+}
 
 void Poller::expire_quarantine() {
   Quarantine quarantine(quarantine_directory(config_, state_dir_));
@@ -291,8 +332,8 @@ std::vector<std::pair<const rc::Poll*, const rc::User*>> Poller::accounts(const 
 
 int Poller::poll_account(const rc::Poll& poll, const rc::User& user, fetch::Session* session) {
   DeliveryPool pool(config_, scanner_.get(), allowlist_, quarantine_directory(config_, state_dir_), log_,
-                    scan_guard_.get());
-  AccountPoll account(poll, user, state_dir_, &pool, log_, config_);
+                    ports_.transport, scan_guard_.get());
+  AccountPoll account(poll, user, {config_, state_dir_, log_, ports_.session, &pool, handover_gate(), probe_});
   auto out = account.run(false, session);
   if (out.error) log_.error(out.error->text);
   return account_exit_code(out, false);
@@ -304,13 +345,16 @@ int Poller::poll_once(const PollOptions& options) {
   for (const auto& [poll, user] : accounts(options)) tasks.push_back({poll, user});
   expire_quarantine();
   DeliveryPool pool(config_, scanner_.get(), allowlist_, quarantine_directory(config_, state_dir_), log_,
-                    scan_guard_.get());
+                    ports_.transport, scan_guard_.get());
+  AccountPoll::Context context{config_, state_dir_, log_, ports_.session, &pool, handover_gate(), probe_};
   std::atomic<std::size_t> next{0};
+  std::atomic<bool> run_stopped{false};
   auto worker = [&] {
-    for (std::size_t i = next++; i < tasks.size(); i = next++) {
-      AccountPoll account(*tasks[i].poll, *tasks[i].user, state_dir_, &pool, log_, config_);
+    for (std::size_t i = next++; i < tasks.size() && !run_stopped; i = next++) {
+      AccountPoll account(*tasks[i].poll, *tasks[i].user, context);
       auto out = account.run(options.check_only);
       if (out.error) log_.error(out.error->text);
+      if (out.error && stops(*out.error) == Stops::run) run_stopped = true;
       tasks[i].code = account_exit_code(out, options.check_only);
     }
   };

@@ -8,11 +8,14 @@
 #include <utility>
 #include <vector>
 
-#include "app/scan_guard.hpp"
+#include "app/handover.hpp"
+#include "app/ports.hpp"
+#include "app/test_seams.hpp"
 #include "core/log.hpp"
 #include "fetch/fetch.hpp"
 #include "rc/rc.hpp"
 #include "scan/scan.hpp"
+#include "scan/scan_guard.hpp"
 
 namespace clamfetch::app {
 
@@ -26,7 +29,9 @@ class Poller {
  public:
   /// The scanner (unless scanning is disabled) is created here but loads its signatures only
   /// when the first message needs scanning; it is kept across polls (daemon mode).
-  Poller(const rc::Config& config, std::string state_dir, Log& log);
+  /// `ports`: where sessions, the scanner and MTA connections come from; a factory left
+  /// empty is the real one (real_ports()).
+  Poller(const rc::Config& config, std::string state_dir, Log& log, Ports ports = {});
   ~Poller();
 
   /// One poll of every selected account. Returns fetchmail's exit code: 0 if any account
@@ -43,20 +48,30 @@ class Poller {
   /// poll_account for other accounts. Returns the account's exit code (as poll_once).
   int poll_account(const rc::Poll& poll, const rc::User& user, fetch::Session* session = nullptr);
 
-  /// The scanner, for --version and tests; null when scanning is disabled.
-  scan::Scanner* scanner() { return scanner_.get(); }
+  /// Where each message's steps are reported (tests); null: nowhere. Defaults to the installed
+  /// test seams' probe (test_seams.hpp). Set before polling; must outlive the poller.
+  void set_probe(PipelineProbe* probe) { probe_ = probe; }
 
  private:
   /// Entries older than scan.quarantine_keep leave at the start of each poll, logged.
   void expire_quarantine();
+  /// The watchdog's gate on hand-overs to the MTA (null: no watchdog).
+  HandoverGate* handover_gate();
+  /// The scan guard's on_hang: closes the gate, waits a few seconds for the hand-overs past it.
+  void end_handovers();
 
   const rc::Config& config_;
   std::string state_dir_;
   Log& log_;
+  Ports ports_;
+  PipelineProbe* probe_;
   std::unique_ptr<scan::Scanner> scanner_;
+  /// Hand-overs to the MTA in progress; closed when a hung scan ends the process. Declared
+  /// before the guard, so the guard's watchdog thread (on_hang) stops before it goes.
+  HandoverGate handovers_;
   /// Poison-message protection of in-process scans (null: clamd, scanning off, or its files
   /// could not be used — then scans run unguarded, logged).
-  std::unique_ptr<ScanGuard> scan_guard_;
+  std::unique_ptr<scan::ScanGuard> scan_guard_;
   scan::Allowlist allowlist_;
 };
 

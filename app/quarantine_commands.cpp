@@ -12,15 +12,16 @@
 #include "app/quarantine.hpp"
 #include "app/settings.hpp"
 #include "core/headers.hpp"
+#include "core/text.hpp"
 #include "deliver/deliver.hpp"
 
 namespace clamfetch::app {
 namespace {
 
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
-  return out;
+// Who released it, for the header: the user name, else the numeric uid.
+std::string released_by() {
+  std::string name = invoking_user();
+  return name.empty() ? std::to_string(geteuid()) : name;
 }
 
 std::string local_time(std::time_t when) {
@@ -48,11 +49,6 @@ const rc::User* account_user(const rc::Config& config, const std::string& accoun
   return first;
 }
 
-std::string invoking_user() {
-  const passwd* pw = getpwuid(geteuid());
-  return pw != nullptr ? pw->pw_name : std::to_string(geteuid());
-}
-
 }  // namespace
 
 int quarantine_list(const rc::Config& config, const std::string& state_dir) {
@@ -65,7 +61,7 @@ int quarantine_list(const rc::Config& config, const std::string& state_dir) {
   }
   for (const auto& e : *entries) {
     std::printf("%s  %s  %s  <%s>  %s  %s  %llu\n", e.id.c_str(), local_time(e.date).c_str(),
-                e.account.c_str(), e.sender.c_str(), join(e.recipients).c_str(), e.virus.c_str(),
+                e.account.c_str(), e.sender.c_str(), join(e.recipients, ",").c_str(), e.virus.c_str(),
                 static_cast<unsigned long long>(e.size));
   }
   return 0;
@@ -81,7 +77,7 @@ int quarantine_show(const rc::Config& config, const std::string& state_dir, cons
               "Recipients: %s\nVirus Name: %s\nSize: %llu\nMessage-ID: %s\nSubject: %s\n"
               "Report delivered: %s\nRelease with: clamfetch --release %s\n\n",
               e->id.c_str(), local_time(e->date).c_str(), e->account.c_str(), e->key.c_str(),
-              e->uid.c_str(), e->sender.c_str(), join(e->recipients).c_str(), e->virus.c_str(),
+              e->uid.c_str(), e->sender.c_str(), join(e->recipients, ",").c_str(), e->virus.c_str(),
               static_cast<unsigned long long>(e->size), e->message_id.c_str(), e->subject.c_str(),
               e->reported ? "yes" : "no", e->id.c_str());
   std::string head = original->substr(0, headers::header_end(*original));
@@ -103,7 +99,7 @@ int quarantine_release(const rc::Config& config, const std::string& state_dir, c
   }
   // Not scanned again: the postmaster decided. The header says who released it.
   std::string host = host_name();
-  std::string data = "X-Virus-Status: Released (" + e->virus + ") by " + invoking_user() + " on " +
+  std::string data = "X-Virus-Status: Released (" + e->virus + ") by " + released_by() + " on " +
                      host + "\r\n" + headers::remove(*original, "X-Virus-Status");
   deliver::Envelope env{e->sender, to.empty() ? e->recipients : std::vector<std::string>{to}};
   auto transport = deliver::make_transport(deliver_settings(user->smtphost, *user, host), log);
@@ -117,7 +113,7 @@ int quarantine_release(const rc::Config& config, const std::string& state_dir, c
     return 10;
   }
   if (auto removed = q.remove(id); !removed) return not_found(removed.error());
-  log.info("quarantine: released " + id + " (" + e->virus + ") to " + join(env.recipients));
+  log.info("quarantine: released " + id + " (" + e->virus + ") to " + join(env.recipients, ","));
   return 0;
 }
 

@@ -12,15 +12,10 @@
 #include <vector>
 
 #include "core/child_signals.hpp"
+#include "core/text.hpp"
 
 namespace clamfetch::app {
 namespace {
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
-  return out;
-}
 
 // Waits for `pid` up to the timeout; kills it after that. Returns the wait status, or -1.
 int wait_bounded(pid_t pid, int timeout_seconds) {
@@ -45,7 +40,7 @@ void run_virus_action(const std::string& command, const deliver::ReportFacts& fa
   std::istringstream words(command);
   for (std::string w; words >> w;) args.push_back(w);
   if (args.empty()) return;
-  for (const auto& a : {facts.virus, facts.key, facts.sender, join(facts.recipients), facts.subject,
+  for (const auto& a : {facts.virus, facts.key, facts.sender, join(facts.recipients, ","), facts.subject,
                         facts.message_id, facts.date}) {
     args.push_back(a);
   }

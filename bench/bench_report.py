@@ -84,7 +84,7 @@ def guard_section(g):
     share = 100 * g["guard_us"] / 1000 / g["scan_ms"] if g["scan_ms"] else 0
     return (table(["guard alone, per scan (us)", "10 KB scan (ms)", "10 KB scan, guarded (ms)", "guard / scan"],
                   [[f"{g['guard_us']:.1f}", f"{g['scan_ms']:.3f}", f"{g['guarded_ms']:.3f}", f"{share:.1f}%"]]) +
-            "\n\nThe chosen way (app/scan_guard): every in-process scan is written to an append-only "
+            "\n\nThe chosen way (scan/scan_guard): every in-process scan is written to an append-only "
             "journal before it starts and crossed out after it (two write() calls, no fsync), and a "
             "watchdog thread holds its deadline; a crash signal or an overrun names the message for the "
             "next run. The other way, a child forked per scan after the engine is loaded, would copy "

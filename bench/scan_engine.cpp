@@ -3,7 +3,7 @@
 // must be nothing: the engine is lazy), the load + compile time and peak memory (VmHWM) of a
 // signature database, and the scan time per message for a 10 KB and a 2 MB message.
 // With STATE_DIR: instead of the 2 MB scans, the cost of the poison-message protection the
-// poller wraps every scan in (app/scan_guard: two journal appends and a watchdog entry),
+// poller wraps every scan in (scan/scan_guard: two journal appends and a watchdog entry),
 // alone and around real 10 KB scans.
 //
 // Usage: bench_scan_engine DATABASE [ITERATIONS [STATE_DIR]]
@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "app/scan_guard.hpp"
+#include "scan/scan_guard.hpp"
 #include "core/log.hpp"
 #include "scan/scan.hpp"
 
@@ -68,13 +68,13 @@ std::string message_of(std::size_t size, unsigned variant) {
 // Scans `iterations` different messages of `size`; with a guard, each inside begin()..end as
 // the poller does (variant offsets keep libclamav's clean cache out of the second round).
 void time_scans(clamfetch::scan::Scanner& scanner, const char* label, std::size_t size, int iterations,
-                clamfetch::app::ScanGuard* guard = nullptr, unsigned variant = 0) {
+                clamfetch::scan::ScanGuard* guard = nullptr, unsigned variant = 0) {
   std::vector<std::string> messages;
   for (int i = 0; i < iterations; ++i) messages.push_back(message_of(size, variant + static_cast<unsigned>(i)));
   auto start = Clock::now();
   int clean = 0;
   for (std::size_t i = 0; i < messages.size(); ++i) {
-    std::unique_ptr<clamfetch::app::ScanGuard::Scanning> watched;
+    std::unique_ptr<clamfetch::scan::ScanGuard::Scanning> watched;
     if (guard != nullptr) watched = guard->begin("bench/INBOX/" + std::to_string(i), "bench message");
     clean += scanner.scan(messages[i]).status == clamfetch::Verdict::Status::clean;
   }
@@ -84,7 +84,7 @@ void time_scans(clamfetch::scan::Scanner& scanner, const char* label, std::size_
 }
 
 // The guard alone: begin() and the end of a Scanning, without a scan in between.
-void time_guard(clamfetch::app::ScanGuard& guard, int iterations) {
+void time_guard(clamfetch::scan::ScanGuard& guard, int iterations) {
   auto start = Clock::now();
   for (int i = 0; i < iterations; ++i) guard.begin("bench/INBOX/g" + std::to_string(i), "bench message");
   std::printf("guard alone: %.2f us per scan (%d scans)\n", seconds_since(start) / iterations * 1e6, iterations);
@@ -122,7 +122,7 @@ int main(int argc, char** argv) {
   std::printf("engine: %s\n", scanner->engine_version().c_str());
   time_scans(*scanner, "10 KB", 10 * 1024, iterations);
   if (argc > 3) {
-    auto guard = clamfetch::app::ScanGuard::open(argv[3], log);
+    auto guard = clamfetch::scan::ScanGuard::open(argv[3], log);
     if (!guard) {
       std::fprintf(stderr, "scan guard: %s\n", guard.error().text.c_str());
       return 1;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/headers.hpp"
+#include "core/text.hpp"
 
 namespace clamfetch::headers {
 namespace {
@@ -151,12 +152,6 @@ bool is_quoted_local(std::string_view local) {
     else if (c == '"') return false;
   }
   return true;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 // A delivery status (RFC 3464) or disposition (RFC 8098) report: sent from "<>" by rule.

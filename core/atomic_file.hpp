@@ -14,6 +14,9 @@ namespace clamfetch {
 /// file and the reason (ENOSPC, EACCES, ...); on error the old file is intact.
 Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode = 0600);
 
+/// Writes all of `data` to `fd`, retrying short writes and EINTR; false with errno set.
+bool write_all(int fd, std::string_view data);
+
 /// fsync the directory holding `path` (after a rename or unlink). Errors: Kind::state.
 Status sync_parent_dir(const std::string& path);
 

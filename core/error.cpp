@@ -26,27 +26,21 @@ int exit_code(Kind kind) {
   return 23;
 }
 
-const char* kind_name(Kind kind) {
-  switch (kind) {
-    case Kind::connect: return "connect";
-    case Kind::tls: return "tls";
-    case Kind::auth: return "auth";
-    case Kind::protocol: return "protocol";
-    case Kind::config: return "config";
-    case Kind::permissions: return "permissions";
-    case Kind::server: return "server";
-    case Kind::timeout: return "timeout";
-    case Kind::locked: return "locked";
-    case Kind::lock_busy: return "lock_busy";
-    case Kind::mta: return "mta";
-    case Kind::dns: return "dns";
-    case Kind::fetchlimit: return "fetchlimit";
-    case Kind::server_busy: return "server_busy";
-    case Kind::scan: return "scan";
-    case Kind::state: return "state";
-    case Kind::internal: return "internal";
+int exit_code(const Error& error) { return exit_code(error.kind); }
+
+Stops stops(const Error& error) {
+  switch (error.scope) {
+    case Scope::message: return Stops::message;
+    case Scope::mailbox: return Stops::folder;
+    case Scope::account: return Stops::account;
+    case Scope::run: return Stops::run;
   }
-  return "internal";
+  return Stops::run;
+}
+
+Error with_scope(Error error, Scope scope) {
+  error.scope = scope;
+  return error;
 }
 
 }  // namespace clamfetch

@@ -9,7 +9,9 @@
 
 namespace clamfetch {
 
-/// How much a failure takes down; the caller skips exactly that much and goes on.
+/// How much a failure takes down; the caller skips exactly that much and goes on (stops()).
+/// Written where the failure is made when the callee knows it; a caller that handles the
+/// failure at another level says so where it decides, with with_scope().
 enum class Scope { message, mailbox, account, run };
 
 /// What failed. Maps to fetchmail's exit codes in exactly one place: exit_code().
@@ -39,10 +41,26 @@ struct Error {
   std::string text;  ///< one line, no secrets
 };
 
+/// What a failure stops in a poll. The one place a scope becomes handling: the poller and the
+/// delivery pool ask stops() and nothing else.
+enum class Stops {
+  message,  ///< this message stays on the server; the rest of its folder goes on
+  folder,   ///< this folder's poll ends; the account's next folder goes on
+  account,  ///< this account's poll ends (nothing more is handed on); other accounts go on
+  run,      ///< no further account is polled in this run
+};
+
+/// What `error` stops, from its scope alone.
+Stops stops(const Error& error);
+
+/// The same error, handled at `scope`: for a caller that knows better than the callee how far
+/// the failure reaches (a UID store write failure ends the account, wherever it came from).
+Error with_scope(Error error, Scope scope);
+
 /// fetchmail's exit code for an error kind.
 int exit_code(Kind kind);
-/// Short lower-case name of a kind, for key=value log lines ("connect", "mta", ...).
-const char* kind_name(Kind kind);
+/// fetchmail's exit code for an error: the only way a poll turns a failure into a code.
+int exit_code(const Error& error);
 
 inline Error make_error(Kind kind, Scope scope, std::string text) {
   return Error{scope, kind, std::move(text)};

@@ -70,6 +70,18 @@ struct ClientSettings {
   unsigned batchlimit = 0;     ///< reconnect after this many messages; 0 = never
 };
 
+/// Asked by a Transport right before it writes the end-of-data mark (the final "."), the
+/// moment after which the MTA may take the message. Implemented by whoever hands the message
+/// over (app/handover.hpp); deliver/ knows nothing of what stands behind it.
+class EndOfDataGate {
+ public:
+  virtual ~EndOfDataGate() = default;
+  /// True: write the "." (may block, e.g. on a lock held until the delivery is recorded).
+  /// False: abandon the message: the connection is dropped before the "." (so the MTA
+  /// discards it) and send() returns unreachable.
+  virtual bool pass_end_of_data() = 0;
+};
+
 /// One MTA connection, opened lazily and reused (RSET between messages). Not thread-safe:
 /// one per delivering thread.
 class Transport {
@@ -84,19 +96,15 @@ class Transport {
   /// edited header block and the original body, so that a big message is not copied to add a
   /// header). The views must stay valid until send() returns.
   virtual Outcome send(const Envelope& envelope, std::span<const std::string_view> parts) = 0;
-  /// Called by send() right before the end-of-data mark (the final ".") is written — the
-  /// moment after which the MTA may take the message. The poller takes a lock there and
-  /// holds it until the delivery is recorded, so that a kill leaves at most one message
-  /// delivered-but-unrecorded per account while the rest of the transfers overlap.
-  /// If the hook returns false the message is abandoned: the connection is dropped before
-  /// the "." (so the MTA discards it) and send() returns unreachable.
-  void set_before_end_of_data(std::function<bool()> hook) { before_end_of_data_ = std::move(hook); }
+  /// The gate send() asks right before each end-of-data mark; null (the default): always
+  /// pass. Not owned; must outlive the send() calls it is set for.
+  void set_end_of_data_gate(EndOfDataGate* gate) { gate_ = gate; }
 
  protected:
-  bool before_end_of_data() const { return !before_end_of_data_ || before_end_of_data_(); }
+  bool before_end_of_data() const { return gate_ == nullptr || gate_->pass_end_of_data(); }
 
  private:
-  std::function<bool()> before_end_of_data_;
+  EndOfDataGate* gate_ = nullptr;
 
  public:
   /// QUIT and disconnect; safe when not connected.

@@ -12,6 +12,7 @@
 #include <ctime>
 #include <random>
 
+#include "core/text.hpp"
 #include "deliver/deliver.hpp"
 
 namespace clamfetch::deliver::mime {
@@ -38,27 +39,6 @@ std::string random_hex(std::size_t bytes) {
     auto v = static_cast<unsigned>(engine() & 0xff);
     out += digits[v >> 4];
     out += digits[v & 0xf];
-  }
-  return out;
-}
-
-std::string base64(std::string_view in) {
-  static const char table[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                 (static_cast<unsigned char>(in[i + 1]) << 8) | static_cast<unsigned char>(in[i + 2]);
-    out += {table[v >> 18], table[(v >> 12) & 63], table[(v >> 6) & 63], table[v & 63]};
-  }
-  if (i < in.size()) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += table[v >> 18];
-    out += table[(v >> 12) & 63];
-    out += i + 1 < in.size() ? table[(v >> 6) & 63] : '=';
-    out += '=';
   }
   return out;
 }

@@ -5,6 +5,7 @@
 // original goes through mime::one_line, so none can end a header or fake a MIME boundary.
 
 #include "core/headers.hpp"
+#include "core/text.hpp"
 #include "deliver/deliver.hpp"
 #include "deliver/mime.hpp"
 
@@ -14,15 +15,6 @@ namespace {
 // Originals above this size are returned to a sender as headers only (Postfix's
 // bounce_size_limit): a bounce must not double a big message's traffic.
 constexpr std::size_t kBounceFullLimit = 50000;
-
-std::string join(const std::vector<std::string>& values) {
-  std::string out;
-  for (const auto& v : values) {
-    if (!out.empty()) out += ", ";
-    out += v;
-  }
-  return out;
-}
 
 // "name@host" without the brackets, quotes or line ends that would break "<...>".
 std::string address(std::string_view value) {
@@ -107,7 +99,7 @@ std::string build_report(const ReportFacts& facts, std::string_view original) {
       field("Virus Name", facts.virus) + field("Message Key", facts.key) +
       field("Message-ID", facts.message_id) + field("Date", facts.date) +
       field("Subject", facts.subject) + field("Sender", facts.sender) +
-      field("Destination", join(facts.recipients)) +
+      field("Destination", join(facts.recipients, ", ")) +
       field("Scanned by", facts.scan_host + " at " + rfc5322_date(facts.scanned_at) +
                               " (clamfetch " + facts.version + ")");
   if (!facts.quarantine_id.empty()) {
@@ -120,7 +112,7 @@ std::string build_report(const ReportFacts& facts, std::string_view original) {
   }
   return "From: \"clamfetch\" <" + postmaster + ">\r\nTo: <" + postmaster + ">\r\n" +
          mime::header("Subject", "[clamfetch] virus " + virus + " in mail for " +
-                                     join(facts.recipients)) +
+                                     join(facts.recipients, ", ")) +
          common_headers(facts.scanned_at, facts.scan_host, "multipart/mixed", boundary) +
          "X-Virus-Status: Infected (" + virus + ")\r\nAuto-Submitted: auto-generated\r\n" +
          "\r\nThis is a MIME-formatted message.\r\n\r\n" + text_part(boundary, text) +
@@ -139,7 +131,7 @@ std::string build_refusal_notice(const RefusalFacts& facts, std::string_view ori
                                        "quarantine.\r\n\r\n"
                                      : "The original is attached.\r\n\r\n") +
       field("Message Key", facts.key) + field("Sender", facts.sender) +
-      field("Destination", join(facts.recipients)) + field("MTA Reply", reply_line(facts.reply));
+      field("Destination", join(facts.recipients, ", ")) + field("MTA Reply", reply_line(facts.reply));
   if (facts.recipients.size() > 1) {
     for (std::size_t i = 0; i < facts.recipients.size(); ++i) {
       text += field("Refused", facts.recipients[i] + ": " + reply_line(refusal_of(facts, i)));
@@ -152,7 +144,7 @@ std::string build_refusal_notice(const RefusalFacts& facts, std::string_view ori
   text += field("Reported by", facts.reporting_host + " at " + rfc5322_date(facts.when) +
                                    " (clamfetch " + facts.version + ")");
   return "From: \"clamfetch\" <" + postmaster + ">\r\nTo: <" + postmaster + ">\r\n" +
-         mime::header("Subject", "[clamfetch] mail for " + join(facts.recipients) +
+         mime::header("Subject", "[clamfetch] mail for " + join(facts.recipients, ", ") +
                                      " refused by the MTA (" + std::to_string(facts.reply.code) +
                                      ")") +
          common_headers(facts.when, facts.reporting_host, "multipart/mixed", boundary) +
@@ -199,7 +191,7 @@ std::string build_deferral_notice(const DeferralFacts& facts) {
       "the server and is tried again less and less often; this notice is sent once.\r\n\r\n" +
       field("Message Key", facts.key) + field("Account", facts.account) +
       field("Message-ID", facts.message_id) + field("Subject", facts.subject) +
-      field("Sender", facts.sender) + field("Destination", join(facts.recipients)) +
+      field("Sender", facts.sender) + field("Destination", join(facts.recipients, ", ")) +
       field("Reason", facts.reason) + field("Attempts", std::to_string(facts.attempts)) +
       field("First failure", rfc5322_date(facts.first)) +
       field("Next attempt", rfc5322_date(facts.next)) + field("What resolves it", facts.remedy) +

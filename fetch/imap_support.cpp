@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fetch/imap_internal.hpp"
+#include "core/text.hpp"
 
 namespace clamfetch::fetch::imap {
 
@@ -148,13 +149,7 @@ uint32_t parse_uid(std::string_view text) {
 }
 
 std::string printable(const char* text) {
-  std::string out;
-  if (text == nullptr) return out;
-  for (const char* p = text; *p != '\0' && out.size() < 200; ++p) {
-    unsigned char c = static_cast<unsigned char>(*p);
-    out.push_back(c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?');
-  }
-  return out;
+  return text == nullptr ? std::string() : clamfetch::printable(text);
 }
 
 static std::string with_text(std::string base, const char* server_text) {

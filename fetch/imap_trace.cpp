@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fetch/imap_internal.hpp"
+#include "core/text.hpp"
 
 namespace clamfetch::fetch::imap {
 
@@ -23,15 +24,6 @@ std::string_view strip_eol(std::string_view line) {
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
   return line;
 }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 
 // A sent line that carries a secret: keep the tag and command word of LOGIN / AUTHENTICATE
 // (and the mechanism name), mask everything else.

@@ -89,15 +89,6 @@ Result<std::string> apop_digest(std::string_view timestamp, std::string_view sec
   return hex;
 }
 
-std::string base64(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()),
-                          static_cast<int>(bytes.size()));
-  out.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
-  return out;
-}
-
 std::string plain_response(std::string_view user, std::string_view password) {
   Secret message;
   message.text.reserve(user.size() + password.size() + 2);

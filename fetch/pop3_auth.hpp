@@ -31,8 +31,6 @@ std::string apop_timestamp(std::string_view greeting);
 /// OpenSSL fails (no MD5 in the loaded providers).
 Result<std::string> apop_digest(std::string_view timestamp, std::string_view secret);
 
-/// Standard base64 (RFC 4648, with padding, no line breaks) of `bytes`.
-std::string base64(std::string_view bytes);
 
 /// The AUTH PLAIN response: base64 of "\0user\0password" (empty authorization identity).
 std::string plain_response(std::string_view user, std::string_view password);

@@ -43,12 +43,6 @@ bool parse_status(std::string_view line, Pop3Reply& reply) {
 
 }  // namespace
 
-std::string printable(std::string_view text) {
-  std::string out;
-  for (unsigned char c : text.substr(0, 200)) out += (c >= 0x20 && c < 0x7f) ? char(c) : '?';
-  return out;
-}
-
 Pop3Wire::Pop3Wire(mailstream* stream, std::string account, Log& log, int timeout_seconds)
     : stream_(stream), account_(std::move(account)), log_(log), timeout_seconds_(timeout_seconds) {}
 

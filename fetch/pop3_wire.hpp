@@ -15,6 +15,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 
 namespace clamfetch::fetch {
 
@@ -95,7 +96,5 @@ struct Pop3Listed {
 /// connect, timeout. A refused UIDL leaves every uid absent.
 Result<std::vector<Pop3Listed>> pop3_list(Pop3Wire& wire, bool pipelining);
 
-/// `text` made safe for one log or error line: non-printable octets as '?', at most 200.
-std::string printable(std::string_view text);
 
 }  // namespace clamfetch::fetch

@@ -207,21 +207,6 @@ Status make_dir(const std::string& dir) {
   return {};
 }
 
-/// Writes all of `data` to fd; false with errno set on failure.
-bool write_all(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      if (n == 0) errno = EIO;
-      return false;
-    }
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
-
 /// Reads a whole file; a missing file is empty. Errors: Kind::state.
 Result<std::string> read_file_or_empty(const std::string& path) {
   if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) return std::string();
@@ -417,8 +402,9 @@ Status UidStore::append(const std::string& lines) {
 }
 
 namespace {
+// Scope::account: a record that fails stops the account (nothing more could be recorded).
 Error malformed_uid() {
-  return make_error(Kind::internal, Scope::message, "refusing to record malformed UID");
+  return make_error(Kind::internal, Scope::account, "refusing to record malformed UID");
 }
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <tuple>
 
+#include "core/text.hpp"
 #include "rc/checker.hpp"
 #include "rc/fetchmailrc.hpp"
 
@@ -43,10 +44,10 @@ Options merged(Options own, const Options* defaults) {
   return own;
 }
 
-/// The user running the import: fetchmail's default local name.
-std::string invoking_user() {
-  if (const passwd* pw = ::getpwuid(::geteuid()); pw && pw->pw_name) return pw->pw_name;
-  return "postmaster";
+/// The user running the import: fetchmail's default local name ("postmaster" without one).
+std::string default_local() {
+  std::string name = invoking_user();
+  return name.empty() ? "postmaster" : name;
 }
 
 template <class T>
@@ -253,11 +254,11 @@ std::string Emitter::user_block(const User& user, const Server& poll, const Opti
                                 std::string& username) {
   unsigned line = user.line ? user.line : poll.line;
   const Options& own = user.options;
-  username = user.remote ? *user.remote : !user.locals.empty() ? user.locals.front() : invoking_user();
+  username = user.remote ? *user.remote : !user.locals.empty() ? user.locals.front() : default_local();
   if (!user.remote && user.locals.empty()) {
     warn(line, "no user name for " + poll.name + ": fetchmail uses your login name, imported as " + quoted(username));
   }
-  std::string local = user.locals.empty() ? invoking_user() : user.locals.front();
+  std::string local = user.locals.empty() ? default_local() : user.locals.front();
   if (user.multidrop || user.locals.size() > 1) {
     warn(line, "multidrop for " + username + "@" + poll.name + " not carried over: clamfetch delivers every "
                "message to one recipient, imported as the first local name '" + local + "'");

@@ -55,7 +55,8 @@ void load() {
 Result<const ClamavApi*> open_clamav() {
   static std::once_flag once;
   std::call_once(once, load);
-  if (!failure.empty()) return make_error(Kind::scan, Scope::run, failure);
+  // Scope::message: as a failed engine load, a per-message scan failure (on_fail decides).
+  if (!failure.empty()) return make_error(Kind::scan, Scope::message, failure);
   return &api;
 }
 

@@ -66,7 +66,8 @@ void on_virus_found(int, const char* name, void* context) noexcept {
   }
 }
 
-Error scan_error(std::string text) { return make_error(Kind::scan, Scope::run, std::move(text)); }
+// Scope::message: a scanner that cannot load fails each message's scan (on_fail decides).
+Error scan_error(std::string text) { return make_error(Kind::scan, Scope::message, std::move(text)); }
 
 std::string errno_text(const std::string& what, const std::string& path) {
   return what + " " + path + ": " + std::strerror(errno);

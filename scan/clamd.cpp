@@ -159,7 +159,6 @@ class ClamdScanner final : public Scanner {
   }
 
   Verdict scan(std::string_view message) override {
-    abort_if_poison(message);
     if (message.size() > settings_.max_file_size) {
       return oversize_verdict(message.size(), settings_.max_file_size);
     }

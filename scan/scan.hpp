@@ -111,13 +111,6 @@ EngineChoice choose_engine(const Settings& settings);
 /// - no database, an empty directory, 0 signatures, a corrupt file, a clamd that is down:
 ///   Status::error with the reason, and scanner_fault set (no message is to blame). libclamav loads once: a failed load is remembered and
 ///   every later scan of this scanner returns the same error.
-///
-/// Test-only crash switch (the reliability tests' "poison message"): when the environment
-/// variable CLAMFETCH_TEST_ABORT_MARKER is set and non-empty and a message contains its
-/// value, scan() calls abort(). Unset in production, it costs one getenv() per scan.
-/// Its twin for a scan that hangs (the watchdog tests): when CLAMFETCH_TEST_HANG_MARKER is set
-/// and non-empty and a message contains its value, the in-process (libclamav) scan() sleeps
-/// forever; clamd scans ignore it.
 std::unique_ptr<Scanner> make_scanner(const Settings& settings, Log& log);
 
 /// clamav-milter's AllowList: "To:regex" entries skip scanning only when every recipient

@@ -62,19 +62,6 @@ std::unique_ptr<Scanner> make_scanner(const Settings& settings, Log& log) {
 
 namespace detail {
 
-void abort_if_poison(std::string_view message) {
-  const char* marker = std::getenv("CLAMFETCH_TEST_ABORT_MARKER");
-  if (marker == nullptr || *marker == '\0') return;
-  if (message.find(marker) != std::string_view::npos) std::abort();
-}
-
-void hang_if_poison(std::string_view message) {
-  const char* marker = std::getenv("CLAMFETCH_TEST_HANG_MARKER");
-  if (marker == nullptr || *marker == '\0') return;
-  if (message.find(marker) == std::string_view::npos) return;
-  for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
-}
-
 bool is_limits_name(std::string_view virus_name) {
   return virus_name.starts_with("Heuristics.Limits.Exceeded");
 }

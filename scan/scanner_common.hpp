@@ -20,12 +20,6 @@ std::unique_ptr<Scanner> make_reloading_scanner(const Settings& settings, Log& l
 /// clamd over INSTREAM, failing over along settings.clamd. No I/O until the first scan().
 std::unique_ptr<Scanner> make_clamd_scanner(const Settings& settings, Log& log);
 
-/// The test-only crash switch (see scan.hpp): abort() when CLAMFETCH_TEST_ABORT_MARKER is
-/// set, non-empty and occurs in `message`.
-void abort_if_poison(std::string_view message);
-/// The test-only hang switch (see scan.hpp): never returns when CLAMFETCH_TEST_HANG_MARKER is
-/// set, non-empty and occurs in `message`.
-void hang_if_poison(std::string_view message);
 
 /// True for the names libclamav gives limits exceeded inside a message
 /// (CL_SCAN_HEURISTIC_EXCEEDS_MAX): "Heuristics.Limits.Exceeded.*".

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // Reliability (issue 7): clamfetch killed exactly in the windows a random kill only hits by
-// luck, with the test-only hook CLAMFETCH_TEST_KILL_AT (app/test_hooks.hpp): between the MTA's
+// luck, with the test-only hook CLAMFETCH_TEST_KILL_AT (tests/hooks/fault_injection.hpp): between the MTA's
 // 2xx and the UID record, right after the record, after the acknowledge (POP3 DELE / IMAP
 // \Deleted sent, no QUIT / EXPUNGE yet), and before the UID store is saved. Then one clean
 // run; every seeded Message-ID is accounted for. Real Dovecot and Postfix, POP3 and IMAP.

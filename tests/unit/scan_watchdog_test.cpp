@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
 // The scan watchdog in isolation (issue 7, hung scans): ScanWatchdog reports exactly the scans
-// that overrun, HandoverGate stops new hand-overs and waits for those in progress, and a
-// ScanGuard with watch_hangs() ends a process whose scan hangs: exit 23, "hang <id>" in the
-// journal, the hand-over in progress recorded first, the message blamed by the next open().
+// that overrun, and a ScanGuard with watch_hangs() ends a process whose scan hangs: exit 23,
+// "hang <id>" in the journal, after its on_hang returned (the poller's: the hand-over in
+// progress recorded first), the message blamed by the next open(). The hand-over gate's own
+// test is in app_handover_test.cpp.
 
 #include <catch2/catch.hpp>
 
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -20,11 +22,11 @@
 #include <thread>
 #include <vector>
 
-#include "app/scan_guard.hpp"
-#include "app/scan_watchdog.hpp"
+#include "scan/scan_guard.hpp"
+#include "scan/scan_watchdog.hpp"
 
 using namespace clamfetch;
-using namespace clamfetch::app;
+using namespace clamfetch::scan;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -71,7 +73,7 @@ struct TempDir {
 
 }  // namespace
 
-TEST_CASE("the watchdog reports a scan that overruns, once, at its deadline", "[app][watchdog]") {
+TEST_CASE("the watchdog reports a scan that overruns, once, at its deadline", "[scan][watchdog]") {
   Reports reports;
   ScanWatchdog dog(300ms, reports.callback());
   auto start = std::chrono::steady_clock::now();
@@ -87,7 +89,7 @@ TEST_CASE("the watchdog reports a scan that overruns, once, at its deadline", "[
   CHECK(reports.count() == 1);  // once, though the scan still runs
 }
 
-TEST_CASE("scans that end in time are never reported - only the overrunning one is", "[app][watchdog]") {
+TEST_CASE("scans that end in time are never reported - only the overrunning one is", "[scan][watchdog]") {
   Reports reports;
   ScanWatchdog dog(1s, reports.callback());
   for (int i = 0; i < 50; ++i) auto quick = dog.watch("quick " + std::to_string(i), "quick");
@@ -107,27 +109,7 @@ TEST_CASE("scans that end in time are never reported - only the overrunning one 
   CHECK(reports.seen[1].id == "again");
 }
 
-TEST_CASE("the hand-over gate: closed, it admits nothing and drains what is in progress", "[app][watchdog]") {
-  HandoverGate gate;
-  CHECK(gate.drain(0ms));
-  REQUIRE(gate.enter());
-  REQUIRE(gate.enter());
-  gate.leave();
-  gate.close();
-  CHECK_FALSE(gate.enter());
-  // One hand-over still in progress: drain waits for it, up to its limit.
-  auto start = std::chrono::steady_clock::now();
-  CHECK_FALSE(gate.drain(200ms));
-  CHECK(std::chrono::steady_clock::now() - start >= 200ms);
-  std::thread recorder([&] {
-    std::this_thread::sleep_for(100ms);
-    gate.leave();
-  });
-  CHECK(gate.drain(5s));
-  recorder.join();
-}
-
-TEST_CASE("a hung guarded scan ends the process with 23 after the hand-over is recorded", "[app][watchdog]") {
+TEST_CASE("a hung guarded scan ends the process with 23 after the hand-over is recorded", "[scan][watchdog]") {
   TempDir dir;
   const std::string id = scan_identity("pop3://u@h", "INBOX", "000007");
   auto start = std::chrono::steady_clock::now();
@@ -139,12 +121,20 @@ TEST_CASE("a hung guarded scan ends the process with 23 after the hand-over is r
     if (!log.use_file(dir.path + "/log")) ::_exit(90);
     auto guard = ScanGuard::open(dir.path, log);
     if (!guard) ::_exit(91);
-    (*guard)->watch_hangs(500ms);
-    if (!(*guard)->handovers().enter()) ::_exit(92);
+    // on_hang, as the poller's: waits for the hand-over in progress to be recorded.
+    std::mutex m;
+    std::condition_variable cv;
+    bool recorded = false;
+    (*guard)->watch_hangs(500ms, [&] {
+      std::unique_lock lock(m);
+      cv.wait_for(lock, 5s, [&] { return recorded; });
+    });
     std::thread delivery([&] {
       std::this_thread::sleep_for(1500ms);  // the MTA's 2xx, then the UID record
       std::ofstream(dir.path + "/recorded") << "yes\n";
-      (*guard)->handovers().leave();
+      std::lock_guard lock(m);
+      recorded = true;
+      cv.notify_all();
     });
     delivery.detach();
     auto scanning = (*guard)->begin(id, "h/u/000007 (account u@h, folder INBOX, UID 000007)");

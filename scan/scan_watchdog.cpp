@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
-#include "app/scan_watchdog.hpp"
+#include "scan/scan_watchdog.hpp"
 
 #include <utility>
 
-namespace clamfetch::app {
+namespace clamfetch::scan {
 
 ScanWatchdog::ScanWatchdog(std::chrono::milliseconds timeout, OnOverrun on_overrun)
     : timeout_(timeout), on_overrun_(std::move(on_overrun)), thread_([this] { run(); }) {}
@@ -61,26 +61,4 @@ void ScanWatchdog::run() {
   }
 }
 
-bool HandoverGate::enter() {
-  std::lock_guard lock(mutex_);
-  if (closed_) return false;
-  ++in_progress_;
-  return true;
-}
-
-void HandoverGate::leave() {
-  std::lock_guard lock(mutex_);
-  if (in_progress_ > 0 && --in_progress_ == 0) done_.notify_all();
-}
-
-void HandoverGate::close() {
-  std::lock_guard lock(mutex_);
-  closed_ = true;
-}
-
-bool HandoverGate::drain(std::chrono::milliseconds limit) {
-  std::unique_lock lock(mutex_);
-  return done_.wait_for(lock, limit, [&] { return in_progress_ == 0; });
-}
-
-}  // namespace clamfetch::app
+}  // namespace clamfetch::scan

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later WITH LicenseRef-OpenSSL-exception
-#include "app/scan_guard.hpp"
+#include "scan/scan_guard.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -25,16 +25,13 @@
 //   hang <id>   written by the watchdog before it ends a run whose scan of <id> overran
 // <id> is "account-key folder uid", each part %XX-escaped so it has no space or control byte.
 
-namespace clamfetch::app {
+namespace clamfetch::scan {
 namespace {
 
 constexpr char kHeader[] = "clamfetch-scan-suspects 2";
 constexpr int kCrashSignals[] = {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL};
 constexpr int kSignalCount = sizeof kCrashSignals / sizeof kCrashSignals[0];
 constexpr std::size_t kAltStackSize = 64 * 1024;
-// How long a run ended by a hung scan waits for hand-overs between the MTA's 2xx and the UID
-// record: an MTA answers the end of DATA in well under a second when it is healthy.
-constexpr auto kHandoverDrain = std::chrono::seconds(5);
 
 using Standings = std::map<std::string, ScanGuard::Standing>;
 
@@ -223,7 +220,8 @@ std::unique_ptr<ScanGuard::Scanning> ScanGuard::begin(const std::string& id, con
   return std::unique_ptr<Scanning>(new Scanning(*this, id, label));
 }
 
-void ScanGuard::watch_hangs(std::chrono::milliseconds timeout) {
+void ScanGuard::watch_hangs(std::chrono::milliseconds timeout, std::function<void()> on_hang) {
+  on_hang_ = std::move(on_hang);
   try {
     watchdog_ = std::make_unique<ScanWatchdog>(
         timeout, [this](const ScanWatchdog::Overrun& overrun) { end_hung_run(overrun); });
@@ -237,12 +235,11 @@ std::unique_ptr<ScanWatchdog::Watch> ScanGuard::watch_unblamed(const std::string
   return watchdog_ ? watchdog_->watch("", label) : nullptr;
 }
 
-// A thread stuck inside libclamav cannot be cancelled: the run ends here. Nothing new reaches
-// the end of DATA from now on; deliveries past it get a few seconds to be recorded, so that
-// ending duplicates nothing (and acknowledges nothing: that needs a finished poll). An
-// overrun without an id (watch_unblamed: the database load) blames no message.
+// A thread stuck inside libclamav cannot be cancelled: the run ends here, once on_hang (the
+// poller: nothing new reaches the end of DATA, deliveries past it get a few seconds to be
+// recorded, so that ending duplicates nothing) returned. An overrun without an id
+// (watch_unblamed: the database load) blames no message.
 void ScanGuard::end_hung_run(const ScanWatchdog::Overrun& overrun) {
-  handovers_.close();
   long ms = static_cast<long>(overrun.timeout.count());
   std::string after = ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
   if (overrun.id.empty()) {
@@ -253,10 +250,7 @@ void ScanGuard::end_hung_run(const ScanWatchdog::Overrun& overrun) {
     log_.error("scan of " + overrun.label + " still running after " + after +
                " (scan_timeout): ending this run; from the next run the message is handled by on_fail");
   }
-  if (!handovers_.drain(kHandoverDrain)) {
-    log_.warning("a delivery was still waiting for the MTA's reply: if the MTA took it, that "
-                 "message may be delivered again by the next run");
-  }
+  if (on_hang_) on_hang_();
   ::_exit(exit_code(Kind::scan));
 }
 
@@ -284,4 +278,4 @@ ScanGuard::Scanning::~Scanning() {
   guard_.append("- " + crash_line_.substr(6));
 }
 
-}  // namespace clamfetch::app
+}  // namespace clamfetch::scan

@@ -5,8 +5,9 @@
 // jumps through library frames are what we do not do. So one watchdog thread notices a scan
 // that overran scan_timeout, and the guard then records the message (the next run treats it as
 // poison) and ends the process. Ending must not break the invariant nor duplicate mail: the
-// HandoverGate lets the guard stop new hand-overs to the MTA and wait, for a bounded time, for
-// those between the end of DATA and the UID record to be recorded.
+// guard's on_hang callback (the poller's: app/handover.hpp's HandoverGate) stops new
+// hand-overs to the MTA and waits, for a bounded time, for those between the end of DATA and
+// the UID record to be recorded.
 
 #include <chrono>
 #include <condition_variable>
@@ -18,7 +19,7 @@
 #include <string>
 #include <thread>
 
-namespace clamfetch::app {
+namespace clamfetch::scan {
 
 /// Watches running scans; reports each one that runs longer than the timeout, once.
 /// One thread, asleep on a condition variable while no scan runs; while scans run it wakes at
@@ -83,25 +84,4 @@ class ScanWatchdog {
   std::thread thread_;  // last: started once everything above exists
 };
 
-/// Counts hand-overs to the MTA in progress (from right before the end of DATA until the UID
-/// record) and can stop new ones, so that a process about to end lets the MTA's 2xx it is
-/// waiting for reach the UID store first. Thread-safe.
-class HandoverGate {
- public:
-  /// True: a hand-over may start, counted until leave(). False once closed (abandon it).
-  bool enter();
-  /// Ends a hand-over that enter() admitted.
-  void leave();
-  /// From now on enter() returns false. Never blocks beyond a short lock.
-  void close();
-  /// Waits until no admitted hand-over is left, or `limit` passed. True when none is left.
-  bool drain(std::chrono::milliseconds limit);
-
- private:
-  std::mutex mutex_;
-  std::condition_variable done_;
-  unsigned in_progress_ = 0;
-  bool closed_ = false;
-};
-
-}  // namespace clamfetch::app
+}  // namespace clamfetch::scan

@@ -17,9 +17,10 @@
 // brand good mail. The scans it interrupted are only logged.
 //
 // A scan that hangs (watch_hangs(), scan_watchdog.hpp): once a scan has run longer than
-// scan_timeout, the watchdog thread stops new hand-overs to the MTA, appends "hang <that
-// message>" to the journal, logs it, waits a few seconds for hand-overs between the MTA's 2xx
-// and the UID record to be recorded, and ends the process with exit code 23. From the next run
+// scan_timeout, the watchdog thread appends "hang <that message>" to the journal, logs it,
+// calls on_hang (the poller stops new hand-overs to the MTA there and waits a few seconds for
+// those between the MTA's 2xx and the UID record to be recorded), and ends the process with
+// exit code 23. From the next run
 // on the message is poison as after a crash (Standing::hung).
 //
 // Files in the state directory: scan-journal (append-only; no fsync, because a dying process
@@ -28,16 +29,17 @@
 // journal in).
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 
-#include "app/scan_watchdog.hpp"
+#include "scan/scan_watchdog.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 
-namespace clamfetch::app {
+namespace clamfetch::scan {
 
 /// One message's identity for the guard: account key, folder and UID.
 std::string scan_identity(const std::string& account_key, const std::string& folder,
@@ -83,20 +85,16 @@ class ScanGuard {
   std::unique_ptr<Scanning> begin(const std::string& id, const std::string& label);
 
   /// Starts the watchdog: a scan (begin() to the end of its Scanning) still running after
-  /// `timeout` ends the process (see the top of this file); never returns then. Call once,
-  /// before scanning starts. A watchdog thread that cannot be started is logged and the scans
-  /// run unwatched.
-  void watch_hangs(std::chrono::milliseconds timeout);
+  /// `timeout` ends the process (see the top of this file), after `on_hang` (may be empty)
+  /// returned, on the watchdog's thread. Call once, before scanning starts. A watchdog thread
+  /// that cannot be started is logged and the scans run unwatched.
+  void watch_hangs(std::chrono::milliseconds timeout, std::function<void()> on_hang = {});
 
   /// Watches a step that is no message's fault - loading the signature database - with the
   /// same timeout: should it hang (a database on a dead network file system), the run ends
   /// as for a hung scan, with the same draining and exit code, but no message is blamed.
   /// Null when no watchdog runs. Never blocks beyond a short lock.
   std::unique_ptr<ScanWatchdog::Watch> watch_unblamed(const std::string& label);
-
-  /// Hand-overs to the MTA in progress (the delivering side enters right before the end of
-  /// DATA and leaves once the UID is recorded); closed when a hung scan ends the process.
-  HandoverGate& handovers() { return handovers_; }
 
   /// The message left the server's "new" set (acknowledged): forget whatever was held against
   /// it. Thread-safe.
@@ -105,7 +103,7 @@ class ScanGuard {
  private:
   ScanGuard(std::string dir, int journal_fd, std::map<std::string, Standing> standings, Log& log);
   void append(const std::string& line);
-  /// The watchdog's action: record, log, let hand-overs finish, _exit. Never returns.
+  /// The watchdog's action: record, log, on_hang, _exit. Never returns.
   [[noreturn]] void end_hung_run(const ScanWatchdog::Overrun& overrun);
 
   std::string dir_;
@@ -114,8 +112,8 @@ class ScanGuard {
   mutable std::mutex mutex_;  // standings_ and journal appends
   std::map<std::string, Standing> standings_;
   bool write_failed_ = false;
-  HandoverGate handovers_;
+  std::function<void()> on_hang_;
   std::unique_ptr<ScanWatchdog> watchdog_;  // last: its thread stops before the rest goes
 };
 
-}  // namespace clamfetch::app
+}  // namespace clamfetch::scan
