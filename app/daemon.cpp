@@ -249,7 +249,7 @@ int run_daemon(const std::string& rcfile, const Options& options, const std::str
     // SIGUSR2: check the signature database now (on the scanner's own thread); the next poll
     // keeps its time.
     while (sig == SIGUSR2) {
-      if (scan::Scanner* scanner = poller->scanner()) scanner->check_database_now();
+      poller->check_signatures_now();
       sig = wait_signal(set, static_cast<unsigned>((next_poll.remaining_ms() + 999) / 1000));
     }
     if (sig == SIGTERM || sig == SIGINT) break;

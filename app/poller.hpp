@@ -48,6 +48,12 @@ class Poller {
   /// poll_account for other accounts. Returns the account's exit code (as poll_once).
   int poll_account(const rc::Poll& poll, const rc::User& user, fetch::Session* session = nullptr);
 
+  /// SIGUSR2: has the scanner check its signature database now (on its own thread); nothing
+  /// without a scanner or for one that does not reload.
+  void check_signatures_now() {
+    if (scanner_) scanner_->check_database_now();
+  }
+
   /// Where each message's steps are reported (tests); null: nowhere. Defaults to the installed
   /// test seams' probe (test_seams.hpp). Set before polling; must outlive the poller.
   void set_probe(PipelineProbe* probe) { probe_ = probe; }

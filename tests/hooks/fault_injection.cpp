@@ -67,6 +67,7 @@ class PoisonScanner final : public scan::Scanner {
   std::string engine_version() const override { return inner_->engine_version(); }
   bool loaded() const override { return inner_->loaded(); }
   bool database_changed() override { return inner_->database_changed(); }
+  void check_database_now() override { inner_->check_database_now(); }
 
  private:
   std::unique_ptr<scan::Scanner> inner_;
