@@ -359,8 +359,10 @@ Status Handler::quarantine_refused(const Job& job, deliver::RefusalFacts& facts)
   entry.size = m.data.size();
   entry.message_id = headers::value(m.data, "Message-ID");
   entry.subject = headers::value(m.data, "Subject");
+  // A quarantine that cannot be written keeps this message on the server; the other
+  // messages and accounts go on (their own writes report their own failures).
   auto stored = quarantine_.put(std::move(entry), m.data);
-  if (!stored) return stored.error();
+  if (!stored) return with_scope(stored.error(), Scope::message);
   facts.headers_only = true;
   facts.quarantine_id = stored->id;
   facts.release_command = "clamfetch --release " + stored->id + " --to ADDRESS";
@@ -392,7 +394,7 @@ Result Handler::divert(const Job& job, const Verdict& verdict) {
   // another message (a POP3 UIDL reuse is told apart by the digest of the bytes alone).
   entry.uidvalidity = job.ref.uidvalidity;
   auto stored = quarantine_.put(std::move(entry), m.data);
-  if (!stored) return left_on_server(stored.error());
+  if (!stored) return left_on_server(with_scope(stored.error(), Scope::message));
   if (stored->reported) return handed_on("already quarantined as " + stored->id);
   facts.quarantine_id = stored->id;
   facts.release_command = "clamfetch --release " + stored->id;

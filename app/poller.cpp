@@ -118,10 +118,10 @@ AccountOutcome AccountPoll::run(bool check_only, fetch::Session* kept) {
   if (kept != nullptr) kept->set_run_deadline(run_deadline);
   for (const auto& name : user_.folders) {
     auto done = folder(session, *store, name, check_only, out);
-    if (!done) {
-      out.error = done.error();
-      if (stops(done.error()) >= Stops::account) break;
-    }
+    if (!done) out.error = done.error();
+    // A failure inside the folder's run (a UID record that failed after a 2xx) may stop the
+    // account while the retrieval itself went well: no next folder then either.
+    if (out.error && stops(*out.error) >= Stops::account) break;
   }
   // QUIT / EXPUNGE commits the deletions; if it fails they did not happen, and the UID store
   // (pending deletes) makes the next run delete them without delivering again.

@@ -229,6 +229,8 @@ class ImapSession final : public Session {
   Status recheck_uids(const std::vector<uint32_t>& recheck, FolderListing& listing);
   /// UID SEARCH ALL into listing.present.
   Status search_present(FolderListing& listing);
+  /// The whole folder into `listing` (keeping what the SELECT said), as list() does.
+  Status list_whole_folder(const std::string& folder, FolderListing& listing);
   Status fetch_chunk(std::span<const MessageRef> chunk);
   /// Readies the body sink for `chunk` (sizes and UIDs in sequence order, body cap, message
   /// deadline size) and returns its UIDs.

@@ -212,28 +212,45 @@ Status ImapSession::search_present(FolderListing& listing) {
   return {};
 }
 
+Status ImapSession::list_whole_folder(const std::string& folder, FolderListing& listing) {
+  const FolderSync sync = listing.sync;
+  const uint32_t uidvalidity = listing.uidvalidity;
+  listing = FolderListing{};  // what a failed delta listing gathered is dropped
+  listing.sync = sync;
+  listing.uidvalidity = uidvalidity;
+  if (sync.exists > 0) {
+    SetPtr all(mailimap_set_new_interval(1, 0));
+    if (!all) return make_error(Kind::internal, Scope::account, prefix() + "out of memory");
+    Status status = fetch_listing(listing, all.get(), 1, "UID FETCH 1:* (UID RFC822.SIZE FLAGS)");
+    if (!status) return status.error();
+  }
+  log_.verbose(prefix() + folder + ": " + std::to_string(listing.messages.size()) +
+               " messages, UIDVALIDITY " + std::to_string(listing.uidvalidity));
+  return {};
+}
+
 Result<FolderListing> ImapSession::list_changes(const std::string& folder, const FolderSync& known,
                                                 const std::vector<uint32_t>& recheck) {
   FolderListing listing;
   if (Status status = select_folder(folder, listing); !status) return status.error();
-  const FolderSync& now = listing.sync;
+  const FolderSync now = listing.sync;
+  auto whole = [&]() -> Result<FolderListing> {
+    if (Status status = list_whole_folder(folder, listing); !status) return status.error();
+    return listing;
+  };
   if (known.uidvalidity == 0 || now.uidvalidity != known.uidvalidity || known.uidnext == 0 ||
       now.uidnext == 0 || now.uidnext < known.uidnext) {
-    // Nothing to build on (or a server without UIDNEXT): the whole folder, as list() does.
-    if (now.exists > 0) {
-      SetPtr all(mailimap_set_new_interval(1, 0));
-      if (!all) return make_error(Kind::internal, Scope::account, prefix() + "out of memory");
-      Status status = fetch_listing(listing, all.get(), 1, "UID FETCH 1:* (UID RFC822.SIZE FLAGS)");
-      if (!status) return status.error();
-    }
-    log_.verbose(prefix() + folder + ": " + std::to_string(listing.messages.size()) +
-                 " messages, UIDVALIDITY " + std::to_string(listing.uidvalidity));
-    return listing;
+    return whole();  // nothing to build on (or a server without UIDNEXT): as list() does
   }
   listing.complete = false;
   uint32_t from = std::max<uint32_t>(known.settled_below, 1);
   listing.from_uid = from;
-  if (Status status = recheck_uids(recheck, listing); !status) return status.error();
+  // A server that refuses the recheck (BAD for a long UID set, NO for expunged UIDs) would
+  // refuse it again at every poll and hold the folder's new mail back: list it whole instead.
+  if (Status status = recheck_uids(recheck, listing); !status) {
+    log_.verbose(prefix() + folder + ": " + status.error().text + "; listing the folder in full");
+    return whole();
+  }
   std::size_t new_mail = 0;  // messages from the last UIDNEXT on, rejected ones included
   if (now.exists > 0 && now.uidnext > from) {
     SetPtr range(mailimap_set_new_interval(from, 0));  // from:*
@@ -245,15 +262,23 @@ Result<FolderListing> ImapSession::list_changes(const std::string& folder, const
   }
   for (const MessageRef& ref : listing.messages) new_mail += parse_uid(ref.uid) >= known.uidnext;
   for (const std::string& uid : listing.rejected) new_mail += parse_uid(uid) >= known.uidnext;
+  // More messages than the old count plus the new ones: some came in below the remembered
+  // UIDNEXT (a server that did not advance it, or rewound it). Expunges only ever lower
+  // EXISTS, so this never happens by itself: trust nothing and list the folder whole.
+  if (now.exists > known.exists + new_mail) {
+    log_.verbose(prefix() + folder + ": " + std::to_string(now.exists) + " messages where " +
+                 std::to_string(known.exists + new_mail) + " were expected; listing it in full");
+    return whole();
+  }
   // EXISTS tells whether older messages went: it is the old count plus what came. Only then
   // is the server asked which: QRESYNC's VANISHED (EARLIER) names them in ranges, else the
   // folder's whole UID list.
   bool lost = listing.without_uid || now.exists != known.exists + new_mail;
   bool by_vanished = lost && qresync_enabled_ && known.highestmodseq != 0 && known.uidnext > 1;
-  if (by_vanished) {
-    if (Status status = fetch_vanished(known, listing); !status) return status.error();
-  } else if (lost) {
-    if (Status status = search_present(listing); !status) return status.error();
+  Status asked = by_vanished ? fetch_vanished(known, listing) : lost ? search_present(listing) : Status{};
+  if (!asked) {
+    log_.verbose(prefix() + folder + ": " + asked.error().text + "; listing the folder in full");
+    return whole();
   }
   log_.verbose(prefix() + folder + ": UIDVALIDITY " + std::to_string(listing.uidvalidity) +
                ", UIDNEXT " + std::to_string(now.uidnext) + ", " +

@@ -272,8 +272,9 @@ void ReloadingScanner::reload_blocking(std::shared_ptr<Scanner> old) {
     current_.reset();
     log_.info("scan: signature database " + settings_.database +
               (broken ? ": loading it again" : " changed: freeing the old engine, scans wait for the new one"));
-    // Ours is the last hold once the scans in flight have returned theirs.
-    changed_.wait(lock, [&] { return old.use_count() <= 1; });
+    // Ours is the last hold once the scans in flight have returned theirs. Short-lived
+    // copies (loaded(), engine_version()) go without a notify: look again every 50 ms.
+    while (old.use_count() > 1) changed_.wait_for(lock, std::chrono::milliseconds(50));
   }
   old.reset();  // frees the old engine before the new one is loaded: one engine at the peak
   std::shared_ptr<Scanner> fresh = make_clamav_scanner(settings_, log_, false);
