@@ -70,6 +70,7 @@ class Daemon {
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
   void signal(int sig) const { REQUIRE(kill(pid_, sig) == 0); }
+  pid_t pid() const { return pid_; }
 
  private:
   pid_t pid_ = 0;
@@ -136,16 +137,31 @@ std::string reload_rc(const ClamfetchUser& user, const Database& db, const std::
 
 // Seeds a clean message every 300 ms (on a thread of its own) until the log says the reload
 // is over; returns how many, and in `reloaded_after` how long after `swapped` the log said so.
+// With `poll_now` (a polling daemon's pid), once the log says the blocking reload freed the
+// old engine, one more message and SIGUSR1 make a poll land inside the reload for certain.
 int seed_during_reload(const MailServers& servers, const std::string& log, const std::string& tag,
-                       Clock::time_point swapped, double& reloaded_after) {
+                       Clock::time_point swapped, double& reloaded_after, pid_t poll_now = 0) {
   std::atomic<bool> over{false};
   std::atomic<int> seeded{0};
   std::thread seeder([&] {
     try {
-      while (!over) {
+      bool poked = false;
+      auto seed = [&] {
         servers.seed("pop3userid1", make_message(tag + std::to_string(seeded) + "@reload", 1000));
         ++seeded;
-        usleep(300000);
+      };
+      auto last_seed = Clock::now() - std::chrono::seconds(1);
+      while (!over) {
+        if (poll_now != 0 && !poked && contains(slurp(log), "scans wait for the new one")) {
+          poked = true;
+          seed();
+          kill(poll_now, SIGUSR1);
+        }
+        if (Clock::now() - last_seed >= std::chrono::milliseconds(300)) {
+          seed();
+          last_seed = Clock::now();
+        }
+        usleep(20000);
       }
     } catch (const std::exception& e) {  // no Catch2 assertion off the main thread
       std::fprintf(stderr, "seeding failed: %s\n", e.what());
@@ -201,7 +217,7 @@ TEST_CASE("daemon -d 1 reload = blocking: a new signature is caught within self_
   auto swapped = Clock::now();
   db.add_reload_signature();
   double reloaded_after = 0;
-  int seeded = seed_during_reload(servers, log, "w", swapped, reloaded_after);
+  int seeded = seed_during_reload(servers, log, "w", swapped, reloaded_after, daemon.pid());
   std::string text = slurp(log);
   INFO(text);
   auto [waited, load_seconds] = reload_facts(text, "blocking");
