@@ -104,9 +104,11 @@ void UidStore::prune(const std::string& folder, std::span<const MessageRef> list
   std::sort(sizes.begin(), sizes.end());
   auto& uids = it->second.uids;
   for (auto item = uids.begin(); item != uids.end();) {
-    auto [first, last] = std::equal_range(
+    // Not a structured binding: clang 14 cannot capture one in the lambda below.
+    const auto range = std::equal_range(
         sizes.begin(), sizes.end(), std::pair<std::string_view, uint64_t>(item->first, 0),
         [](const auto& a, const auto& b) { return a.first < b.first; });
+    const auto first = range.first, last = range.second;
     auto listed_with = [&](uint64_t size) {
       return std::any_of(first, last, [size](const auto& p) { return p.second == size; });
     };
