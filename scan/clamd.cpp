@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -164,6 +165,7 @@ class ClamdScanner final : public Scanner {
     }
     auto start = std::chrono::steady_clock::now();
     std::vector<std::string> failures;
+    std::optional<Verdict> erred;  // the last ERROR a clamd answered (a size limit, no memory)
     for (std::size_t member : farm_.order()) {
       const std::string& text = farm_.address(member);
       farm_.begin(member);
@@ -173,12 +175,19 @@ class ClamdScanner final : public Scanner {
       int backoff = farm_.end(member, reply.ok());
       if (reply) {
         answered_.store(true, std::memory_order_release);
-        return parse_instream_reply(*reply, seconds_since(start));
+        Verdict v = parse_instream_reply(*reply, seconds_since(start));
+        if (v.status != Verdict::Status::error) return v;
+        // A clamd stopped mid-scan or out of memory answers ERROR (or nothing): the next
+        // member may scan it. Every member erring gives the last answer, as one clamd did.
+        log_.warning("scan: clamd " + text + ": " + v.reason + " (trying the next one)");
+        erred = std::move(v);
+        continue;
       }
       log_.warning("scan: clamd " + text + ": " + reply.error().text + " (tried last for " +
                    std::to_string(backoff) + " s)");
       failures.push_back(text + ": " + reply.error().text);
     }
+    if (erred) return *erred;
     Verdict v = error_verdict("clamd unreachable: " + join(failures), seconds_since(start));
     v.scanner_fault = true;
     return v;
